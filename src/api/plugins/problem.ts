@@ -1,0 +1,80 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { GilgalError, ValidationError, type FieldError } from '../../errors.js'
+
+interface Problem {
+  type: string
+  title: string
+  status: number
+  detail: string
+  instance: string
+  code: string
+  errors?: FieldError[]
+}
+
+/**
+ * The one error handler (RFC 9457 problem+json). Our errors carry their status and code; Fastify's
+ * schema validation becomes 400 with one entry per field; anything else is a 500 whose details are
+ * logged, never sent.
+ */
+export function registerProblemHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error, request)
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    return sendProblem(reply, problem)
+  })
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: 'about:blank',
+      title: 'Not found',
+      status: 404,
+      detail: `no route for ${request.method} ${request.url.split('?')[0]}`,
+      instance: request.url,
+      code: 'GILGAL_ROUTE_NOT_FOUND',
+    }),
+  )
+}
+
+function toProblem(error: FastifyError, request: FastifyRequest): Problem {
+  const base = { type: 'about:blank', instance: request.url }
+  if (error instanceof GilgalError) {
+    const errors = error instanceof ValidationError ? { errors: error.errors } : {}
+    const detail = error.status >= 500 ? 'internal error' : error.message
+    return { ...base, title: error.title, status: error.status, detail, code: error.code, ...errors }
+  }
+  if (error.validation) {
+    const errors = error.validation.map((item) => ({
+      path: `${error.validationContext ?? ''}${item.instancePath}`,
+      message: item.message ?? 'is invalid',
+    }))
+    return {
+      ...base,
+      title: 'Bad request',
+      status: 400,
+      detail: error.message,
+      code: 'GILGAL_BAD_REQUEST',
+      errors,
+    }
+  }
+  const status =
+    error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+  if (status >= 500) {
+    return {
+      ...base,
+      title: 'Internal server error',
+      status,
+      detail: 'internal error',
+      code: 'GILGAL_INTERNAL',
+    }
+  }
+  return {
+    ...base,
+    title: 'Bad request',
+    status,
+    detail: error.message,
+    code: error.code ?? 'GILGAL_BAD_REQUEST',
+  }
+}
+
+function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply.code(problem.status).type('application/problem+json').send(problem)
+}

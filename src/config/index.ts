@@ -1,0 +1,105 @@
+import path from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import type { LevelWithSilent } from 'pino'
+import { ConfigError } from '../errors.js'
+import { envHints, envSchema } from './schema.js'
+
+export type Role = 'api' | 'controller' | 'all'
+
+/** The validated, frozen configuration of one process (DESIGN.md section 7). */
+export interface Config {
+  readonly nodeEnv: string
+  readonly isProduction: boolean
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  readonly embeddedPostgresPort: number
+  readonly port: number
+  readonly host: string
+  /** Raw values; `loadSecrets` turns them into keys, generating dev ones when absent. */
+  readonly jwtSecret: string | undefined
+  readonly secretKeys: string | undefined
+  readonly dockerHost: string | undefined
+  readonly baseDomain: string
+  readonly caddyAdminUrl: string | undefined
+  readonly httpPort: number
+  readonly httpsPort: number
+  readonly tls: 'off' | 'auto'
+  readonly role: Role
+  readonly resyncSeconds: number
+  readonly buildConcurrency: number
+  readonly buildMemoryBytes: number
+  readonly registry: string | undefined
+  readonly allowLocalSources: boolean
+  readonly logLevel: LevelWithSilent
+  readonly corsOrigins: readonly string[]
+  readonly metricsToken: string | undefined
+}
+
+type Env = Record<string, string | undefined>
+type ParsedEnv = Record<string, string | number | boolean | undefined>
+
+const validateEnv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false }).compile(envSchema)
+
+/**
+ * Parses and validates the environment once, at start. Throws ConfigError whose message is one line
+ * naming the variable and what it expects. Empty strings count as unset, as shells make them easily.
+ */
+export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const values: ParsedEnv = {}
+  for (const name of Object.keys(envSchema.properties)) {
+    const value = env[name]
+    if (value !== undefined && value !== '') values[name] = value
+  }
+  if (!validateEnv(values)) throw new ConfigError(describeEnvError(validateEnv.errors?.[0], values))
+
+  const isProduction = values.NODE_ENV === 'production'
+  const config: Config = {
+    nodeEnv: String(values.NODE_ENV),
+    isProduction,
+    databaseUrl: values.DATABASE_URL as string | undefined,
+    dataDir: path.resolve(cwd, String(values.GILGAL_DATA_DIR)),
+    embeddedPostgresPort: Number(values.GILGAL_EMBEDDED_PG_PORT),
+    port: Number(values.PORT),
+    host: String(values.HOST),
+    jwtSecret: values.GILGAL_JWT_SECRET as string | undefined,
+    secretKeys: values.GILGAL_SECRET_KEYS as string | undefined,
+    dockerHost: values.DOCKER_HOST as string | undefined,
+    baseDomain: String(values.GILGAL_BASE_DOMAIN),
+    caddyAdminUrl: values.GILGAL_CADDY_ADMIN_URL as string | undefined,
+    httpPort: Number(values.GILGAL_HTTP_PORT),
+    httpsPort: Number(values.GILGAL_HTTPS_PORT),
+    tls: (values.GILGAL_TLS as 'off' | 'auto' | undefined) ?? (isProduction ? 'auto' : 'off'),
+    role: values.GILGAL_ROLE as Role,
+    resyncSeconds: Number(values.GILGAL_RESYNC_SECONDS),
+    buildConcurrency: Number(values.GILGAL_BUILD_CONCURRENCY),
+    buildMemoryBytes: parseSize(String(values.GILGAL_BUILD_MEMORY)),
+    registry: values.GILGAL_REGISTRY as string | undefined,
+    allowLocalSources: values.GILGAL_ALLOW_LOCAL_SOURCES === true,
+    logLevel: values.LOG_LEVEL as LevelWithSilent,
+    corsOrigins: parseList(String(values.CORS_ORIGINS)),
+    metricsToken: values.GILGAL_METRICS_TOKEN as string | undefined,
+  }
+  return Object.freeze(config)
+}
+
+function describeEnvError(error: ErrorObject | undefined, values: ParsedEnv): string {
+  const name = error?.instancePath.replace(/^\//, '') ?? 'environment'
+  const expected = envHints[name] ?? error?.message ?? 'a valid value'
+  return `${name}=${JSON.stringify(values[name])} is invalid: expected ${expected}`
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** `512m` → bytes. The schema already guarantees the shape. */
+export function parseSize(size: string): number {
+  const match = /^([0-9.]+)([kmg]?)$/i.exec(size)
+  if (!match) throw new ConfigError(`size ${JSON.stringify(size)} is invalid: expected a size such as 512m`)
+  return Math.round(Number(match[1]) * (SIZE_UNITS[match[2]!.toLowerCase()] ?? 1))
+}
+
+function parseList(list: string): string[] {
+  return list
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0)
+}

@@ -1,0 +1,63 @@
+/**
+ * JSON Schema of the environment variables of DESIGN.md section 7. Values arrive as strings; ajv
+ * coerces numbers and booleans and fills defaults. Messages name the variable, so a bad value stops
+ * the process with one line that says what is expected.
+ */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 }
+const httpUrl = { type: 'string', pattern: '^(http|https)://[^\\s]+$' }
+
+export const envSchema = {
+  type: 'object',
+  properties: {
+    NODE_ENV: { type: 'string', default: 'development' },
+    DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://[^\\s]+$' },
+    GILGAL_DATA_DIR: { type: 'string', minLength: 1, default: './.gilgal' },
+    GILGAL_EMBEDDED_PG_PORT: { ...port, minimum: 1, default: 54329 },
+    PORT: { ...port, default: 3000 },
+    HOST: { type: 'string', minLength: 1, default: '127.0.0.1' },
+    GILGAL_JWT_SECRET: { type: 'string' },
+    GILGAL_SECRET_KEYS: { type: 'string' },
+    DOCKER_HOST: { type: 'string', pattern: '^(unix|tcp|http|https|npipe|ssh)://[^\\s]+$' },
+    GILGAL_BASE_DOMAIN: {
+      type: 'string',
+      pattern: '^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$',
+      default: 'localhost',
+    },
+    GILGAL_CADDY_ADMIN_URL: httpUrl,
+    GILGAL_HTTP_PORT: { ...port, minimum: 1, default: 80 },
+    GILGAL_HTTPS_PORT: { ...port, minimum: 1, default: 443 },
+    GILGAL_TLS: { type: 'string', enum: ['off', 'auto'] },
+    GILGAL_ROLE: { type: 'string', enum: ['api', 'controller', 'all'], default: 'all' },
+    GILGAL_RESYNC_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 30 },
+    GILGAL_BUILD_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 64, default: 1 },
+    GILGAL_BUILD_MEMORY: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[kmgKMG]?$', default: '2g' },
+    GILGAL_REGISTRY: { type: 'string', pattern: '^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$' },
+    GILGAL_ALLOW_LOCAL_SOURCES: { type: 'boolean', default: false },
+    LOG_LEVEL: { type: 'string', enum: LOG_LEVELS, default: 'info' },
+    CORS_ORIGINS: { type: 'string', default: '' },
+    GILGAL_METRICS_TOKEN: { type: 'string', minLength: 16 },
+  },
+} as const
+
+/** What each variable expects, for the one-line error (ajv's own wording is terse). */
+export const envHints: Record<string, string> = {
+  DATABASE_URL: 'a postgres:// or postgresql:// connection URL',
+  GILGAL_EMBEDDED_PG_PORT: 'a TCP port (1-65535)',
+  PORT: 'a TCP port (0-65535)',
+  GILGAL_HTTP_PORT: 'a TCP port (1-65535)',
+  GILGAL_HTTPS_PORT: 'a TCP port (1-65535)',
+  DOCKER_HOST: 'a URL such as unix:///var/run/docker.sock or tcp://host:2375',
+  GILGAL_BASE_DOMAIN: 'a lowercase DNS name such as localhost or apps.example.com',
+  GILGAL_CADDY_ADMIN_URL: 'an http(s):// URL such as http://localhost:2019',
+  GILGAL_TLS: 'off or auto',
+  GILGAL_ROLE: 'api, controller or all',
+  GILGAL_RESYNC_SECONDS: 'a whole number of seconds between 1 and 86400',
+  GILGAL_BUILD_CONCURRENCY: 'a whole number between 1 and 64',
+  GILGAL_BUILD_MEMORY: 'a size such as 512m or 2g',
+  GILGAL_REGISTRY: 'a registry host with optional port and path, such as registry.local:5000/gilgal',
+  GILGAL_ALLOW_LOCAL_SOURCES: 'true or false',
+  LOG_LEVEL: LOG_LEVELS.join(', '),
+  GILGAL_METRICS_TOKEN: 'a token of at least 16 characters',
+}

@@ -1,0 +1,75 @@
+/**
+ * The error classes of STYLE.md section 6. Codes are stable strings that clients may branch on;
+ * messages are for people. Drivers' errors are translated into these at the edges (store/, runtime/).
+ */
+export class GilgalError extends Error {
+  readonly code: string
+  readonly status: number
+  readonly title: string
+
+  constructor(code: string, status: number, title: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+    this.status = status
+    this.title = title
+  }
+}
+
+export interface FieldError {
+  path: string
+  message: string
+}
+
+export class ValidationError extends GilgalError {
+  readonly errors: FieldError[]
+  constructor(message: string, errors: FieldError[] = [], code = 'GILGAL_VALIDATION_FAILED') {
+    super(code, 422, 'Validation failed', message)
+    this.errors = errors
+  }
+}
+
+export class NotFoundError extends GilgalError {
+  constructor(message: string, code = 'GILGAL_NOT_FOUND') {
+    super(code, 404, 'Not found', message)
+  }
+}
+
+export class ConflictError extends GilgalError {
+  constructor(message: string, code = 'GILGAL_CONFLICT', options?: { cause?: unknown }) {
+    super(code, 409, 'Conflict', message, options)
+  }
+}
+
+export class UnauthorizedError extends GilgalError {
+  constructor(message = 'Authentication required', code = 'GILGAL_UNAUTHORIZED') {
+    super(code, 401, 'Unauthorized', message)
+  }
+}
+
+export class ForbiddenError extends GilgalError {
+  constructor(message: string, code = 'GILGAL_FORBIDDEN') {
+    super(code, 403, 'Forbidden', message)
+  }
+}
+
+/** Refused configuration: the process prints the message as one line and exits. */
+export class ConfigError extends GilgalError {
+  constructor(message: string) {
+    super('GILGAL_CONFIG_INVALID', 500, 'Invalid configuration', message)
+  }
+}
+
+/** Controller only: retrying cannot help, so the work queue does not requeue it. */
+export class TerminalError extends GilgalError {
+  constructor(message: string, code = 'GILGAL_TERMINAL', options?: { cause?: unknown }) {
+    super(code, 500, 'Terminal error', message, options)
+  }
+}
+
+/** Turns anything thrown into an Error, so catch blocks can read fields safely (graphile-worker's coerceError). */
+export function coerceError(thrown: unknown): Error & { code?: string } {
+  if (thrown instanceof Error) return thrown
+  const error: Error & { code?: string } = new Error(typeof thrown === 'string' ? thrown : String(thrown))
+  return error
+}

@@ -1,0 +1,22 @@
+import type { Pool, PoolClient } from './pool.js'
+
+/**
+ * Runs `work` in one transaction: commit when it resolves, roll back when it throws. The only way to
+ * run a multi-statement write (STYLE.md section 5).
+ */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await client.query('begin')
+    const result = await work(client)
+    await client.query('commit')
+    return result
+  } catch (error) {
+    // A failed rollback means the connection is unusable: destroy it rather than pool it.
+    await client.query('rollback').catch((rollbackError: Error) => (broken = rollbackError))
+    throw error
+  } finally {
+    client.release(broken)
+  }
+}
