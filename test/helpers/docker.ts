@@ -1,0 +1,87 @@
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import Docker from 'dockerode'
+import { testEnv } from './db.js'
+
+/** The engine named by DOCKER_HOST, or the local socket. */
+export const docker = new Docker()
+
+const BUSYBOX = '/bin/busybox'
+export const TEST_LABEL = 'gilgal.test'
+
+/** Why the engine cannot be used, or undefined when it answers. */
+export async function checkDockerEngine(): Promise<string | undefined> {
+  try {
+    await docker.ping()
+    return undefined
+  } catch (error) {
+    return `no Docker engine answers at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'} (${(error as Error).message})`
+  }
+}
+
+/** Labels that mark an object as this test run's, so parallel files and runs never touch each other's. */
+export function testLabels(extra: Record<string, string> = {}): Record<string, string> {
+  return { [TEST_LABEL]: testEnv().runId, ...extra }
+}
+
+/**
+ * Builds a `FROM scratch` image around Debian's static busybox (no image can be pulled here). It serves
+ * `body` over HTTP on port 8080 with busybox httpd and has a Docker HEALTHCHECK on that port.
+ */
+export async function buildBusyboxImage(tag: string, body: string): Promise<void> {
+  await assertStaticBusybox()
+  const context = await mkdtemp(path.join(os.tmpdir(), 'gilgal-fixture-'))
+  try {
+    await copyFile(BUSYBOX, path.join(context, 'busybox'))
+    await writeFile(path.join(context, 'index.html'), body)
+    await writeFile(
+      path.join(context, 'Dockerfile'),
+      [
+        'FROM scratch',
+        'COPY busybox /bin/busybox',
+        'COPY index.html /www/index.html',
+        'EXPOSE 8080',
+        'HEALTHCHECK --interval=1s --timeout=1s --retries=3 CMD ["/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]',
+        'ENTRYPOINT ["/bin/busybox"]',
+        'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+      ].join('\n'),
+    )
+    const stream = await docker.buildImage(
+      { context, src: ['Dockerfile', 'busybox', 'index.html'] },
+      { t: tag, labels: testLabels(), rm: true, forcerm: true },
+    )
+    await followBuild(stream)
+  } finally {
+    await rm(context, { recursive: true, force: true })
+  }
+}
+
+function followBuild(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
+      const failed = error ?? output.find((item) => item.error)?.error
+      if (failed) reject(failed instanceof Error ? failed : new Error(`docker build failed: ${failed}`))
+      else resolve()
+    })
+  })
+}
+
+/** A dynamically linked busybox (Debian's `busybox` package) cannot run in a scratch image. */
+async function assertStaticBusybox(): Promise<void> {
+  const binary = await readFile(BUSYBOX).catch(() => undefined)
+  if (!binary || binary.includes('/lib64/ld-linux')) {
+    throw new Error(`${BUSYBOX} must be the static busybox: apt-get install -y busybox-static`)
+  }
+}
+
+/** Removes every container and image labelled with this run's id. */
+export async function removeTestObjects(): Promise<void> {
+  const filters = JSON.stringify({ label: [`${TEST_LABEL}=${testEnv().runId}`] })
+  for (const info of await docker.listContainers({ all: true, filters })) {
+    await docker.getContainer(info.Id).remove({ force: true, v: true })
+  }
+  for (const info of await docker.listImages({ filters })) {
+    await docker.getImage(info.Id).remove({ force: true })
+  }
+}

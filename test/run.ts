@@ -1,0 +1,135 @@
+/**
+ * `npm test`: global setup around node's test runner (Node 20 has no globalSetup hook).
+ *
+ * 1. Checks the Docker engine: tests never skip themselves silently, so without an engine the run
+ *    fails and says how to start one, unless GILGAL_TEST_DOCKER=skip is set explicitly.
+ * 2. Provides PostgreSQL: DATABASE_URL if set, otherwise one embedded server for the whole run.
+ * 3. Migrates a template database once; every test file clones its own from it (test/helpers/db.ts).
+ * 4. Runs `node --import tsx --test` on the files (all of src/ and test/, or those named on the command
+ *    line) and exits with its code, after cleaning up.
+ */
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { createLogger } from '../src/log.js'
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embedded.js'
+import { migrate } from '../src/store/migrate.js'
+import { checkDockerEngine } from './helpers/docker.js'
+import { databaseUrl } from './helpers/db.js'
+
+const log = createLogger('warn')
+const runId = randomBytes(4).toString('hex')
+
+async function main(): Promise<number> {
+  const skipDocker = process.env.GILGAL_TEST_DOCKER === 'skip'
+  let files = process.argv.length > 2 ? process.argv.slice(2) : await findTestFiles(['src', 'test'])
+  if (skipDocker) {
+    console.warn('WARNING: GILGAL_TEST_DOCKER=skip: the Docker tests (test/e2e/) are NOT run.')
+    files = files.filter((file) => !file.startsWith('test/e2e/'))
+  } else {
+    const problem = await checkDockerEngine()
+    if (problem) {
+      console.error(`Docker tests need a running engine: ${problem}`)
+      console.error('Start one (as root: setsid dockerd >/var/log/dockerd.log 2>&1 &), or set')
+      console.error('GILGAL_TEST_DOCKER=skip to run without the Docker tests (CI never does).')
+      return 1
+    }
+  }
+
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-test-'))
+  await chmod(tempDir, 0o755) // as root, PostgreSQL runs as another user that must reach it
+  let embedded: EmbeddedDatabase | undefined
+  try {
+    let adminUrl = process.env.DATABASE_URL
+    if (!adminUrl) {
+      embedded = await startEmbeddedPostgres({
+        dir: path.join(tempDir, 'postgres'),
+        port: await freePort(),
+        log,
+      })
+      adminUrl = embedded.adminUrl
+    }
+    const template = `gilgal_template_${runId}`
+    await createTemplate(adminUrl, template)
+    try {
+      return await runNodeTests(files, {
+        GILGAL_TEST_ADMIN_URL: adminUrl,
+        GILGAL_TEST_TEMPLATE_DB: template,
+        GILGAL_TEST_RUN_ID: runId,
+      })
+    } finally {
+      await dropDatabase(adminUrl, template)
+    }
+  } finally {
+    await embedded?.stop()
+    await rm(tempDir, { recursive: true, force: true })
+  }
+}
+
+async function findTestFiles(roots: string[]): Promise<string[]> {
+  const found: string[] = []
+  for (const root of roots) {
+    for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+      const file = path.join(entry.parentPath, entry.name)
+      if (entry.isFile() && file.endsWith('.test.ts') && !file.includes('node_modules')) found.push(file)
+    }
+  }
+  return found.sort()
+}
+
+async function createTemplate(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, (client) => client.query(`create database ${client.escapeIdentifier(name)}`))
+  const pool = new pg.Pool({ connectionString: databaseUrl(adminUrl, name), max: 1 })
+  try {
+    await migrate(pool, log)
+  } finally {
+    await pool.end() // a template cannot be cloned while anyone is connected to it
+  }
+}
+
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  await withClient(adminUrl, (client) =>
+    client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`),
+  )
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}
+
+function runNodeTests(files: string[], env: Record<string, string>): Promise<number> {
+  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } })
+  const forward = (signal: NodeJS.Signals) => child.kill(signal)
+  process.on('SIGINT', forward).on('SIGTERM', forward)
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('test setup failed:', error)
+    process.exit(1)
+  },
+)
