@@ -11,7 +11,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -20,6 +19,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embed
 import { migrate } from '../src/store/migrate.js'
 import { checkDockerEngine } from './helpers/docker.js'
 import { databaseUrl } from './helpers/db.js'
+import { freePort } from './helpers/net.js'
 
 const log = createLogger('warn')
 const runId = randomBytes(4).toString('hex')
@@ -113,17 +113,6 @@ function runNodeTests(files: string[], env: Record<string, string>): Promise<num
   const forward = (signal: NodeJS.Signals) => child.kill(signal)
   process.on('SIGINT', forward).on('SIGTERM', forward)
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
-    })
-  })
 }
 
 main().then(

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import Fastify from 'fastify'
+import { ConflictError, ValidationError } from '../../errors.js'
+import { registerProblemHandler } from './problem.js'
+
+async function appWithRoutes() {
+  const app = Fastify({ logger: false })
+  registerProblemHandler(app)
+  app.get('/conflict', async () => {
+    throw new ConflictError('project shop already exists', 'GILGAL_PROJECT_EXISTS')
+  })
+  app.get('/invalid', async () => {
+    throw new ValidationError('manifest is invalid', [{ path: '/spec/port', message: 'must be <= 65535' }])
+  })
+  app.get('/crash', async () => {
+    throw new Error('connection string postgres://secret@db leaked')
+  })
+  app.post(
+    '/typed',
+    { schema: { body: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } } },
+    async () => ({}),
+  )
+  return app
+}
+
+test('our errors keep their status, code and message', async () => {
+  const app = await appWithRoutes()
+  const response = await app.inject({ method: 'GET', url: '/conflict' })
+  assert.equal(response.statusCode, 409)
+  assert.match(String(response.headers['content-type']), /^application\/problem\+json/)
+  assert.deepEqual(response.json(), {
+    type: 'about:blank',
+    title: 'Conflict',
+    status: 409,
+    detail: 'project shop already exists',
+    instance: '/conflict',
+    code: 'GILGAL_PROJECT_EXISTS',
+  })
+})
+
+test('validation errors list each field', async () => {
+  const app = await appWithRoutes()
+  const ours = await app.inject({ method: 'GET', url: '/invalid' })
+  assert.equal(ours.statusCode, 422)
+  assert.deepEqual(ours.json().errors, [{ path: '/spec/port', message: 'must be <= 65535' }])
+  const schema = await app.inject({ method: 'POST', url: '/typed', payload: { n: 'x' } })
+  assert.equal(schema.statusCode, 400)
+  assert.equal(schema.json().code, 'GILGAL_BAD_REQUEST')
+  assert.deepEqual(schema.json().errors, [{ path: 'body/n', message: 'must be integer' }])
+})
+
+test('unexpected errors are a generic 500 that leaks nothing', async () => {
+  const app = await appWithRoutes()
+  const response = await app.inject({ method: 'GET', url: '/crash' })
+  assert.equal(response.statusCode, 500)
+  assert.equal(response.json().detail, 'internal error')
+  assert.ok(!response.body.includes('secret'))
+})

@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const cli = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url))
+
+export interface GilgalProcess {
+  readonly child: ChildProcess
+  /** Everything written to stdout and stderr so far. */
+  output(): string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/**
+ * Runs the real `gilgal` command (from source, through tsx) with exactly `env` on top of a clean
+ * environment: the test runner's DATABASE_URL and GILGAL_* variables are not inherited.
+ */
+export function runGilgal(args: string[], env: Record<string, string>): GilgalProcess {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('GILGAL_') && name !== 'DATABASE_URL'),
+  )
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  )
+  return { child, output: () => output, exited }
+}
+
+/** Resolves with the exit, or rejects (and kills the process) after `timeoutMs`. */
+export async function exitWithin(
+  gilgal: GilgalProcess,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      gilgal.child.kill('SIGKILL')
+      reject(new Error(`gilgal did not exit within ${timeoutMs} ms; output:\n${gilgal.output()}`))
+    }, timeoutMs)
+  })
+  return Promise.race([gilgal.exited, timeout]).finally(() => clearTimeout(timer))
+}

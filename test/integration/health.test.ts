@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/api/app.js'
+import { createPool } from '../../src/store/pool.js'
+import { createTestDatabase, testLog, type TestDatabase } from '../helpers/db.js'
+import { freePort } from '../helpers/net.js'
+
+const version = { version: '9.9.9', commit: 'abc123', node: process.version }
+let db: TestDatabase
+let app: FastifyInstance
+
+before(async () => {
+  db = await createTestDatabase()
+  app = await buildApp({ pool: db.pool, log: testLog, version })
+})
+
+after(async () => {
+  await app.close()
+  await db.drop()
+})
+
+test('/health answers while the process lives', async () => {
+  const response = await app.inject({ method: 'GET', url: '/health' })
+  assert.equal(response.statusCode, 200)
+  assert.deepEqual(response.json(), { status: 'ok' })
+})
+
+test('/readyz is 200 when the database answers', async () => {
+  const response = await app.inject({ method: 'GET', url: '/readyz' })
+  assert.equal(response.statusCode, 200)
+  assert.deepEqual(response.json(), { status: 'ready', checks: { database: 'ok' } })
+})
+
+test('/readyz is 503 when the database does not answer', async () => {
+  const deadPool = createPool(`postgres://nobody:x@127.0.0.1:${await freePort()}/none`, testLog, 1)
+  const deadApp = await buildApp({ pool: deadPool, log: testLog, version })
+  try {
+    const response = await deadApp.inject({ method: 'GET', url: '/readyz' })
+    assert.equal(response.statusCode, 503)
+    assert.deepEqual(response.json(), { status: 'not ready', checks: { database: 'unreachable' } })
+  } finally {
+    await deadApp.close()
+    await deadPool.end()
+  }
+})
+
+test('/version reports the version, commit and node', async () => {
+  const response = await app.inject({ method: 'GET', url: '/version' })
+  assert.deepEqual(response.json(), version)
+})
+
+test('a request id is generated, or taken from x-request-id, and echoed', async () => {
+  const generated = await app.inject({ method: 'GET', url: '/health' })
+  assert.match(String(generated.headers['x-request-id']), /^[0-9a-f-]{36}$/)
+  const given = await app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'trace-42' } })
+  assert.equal(given.headers['x-request-id'], 'trace-42')
+})
+
+test('an unknown route answers problem+json 404', async () => {
+  const response = await app.inject({ method: 'GET', url: '/nowhere?x=1' })
+  assert.equal(response.statusCode, 404)
+  assert.match(String(response.headers['content-type']), /^application\/problem\+json/)
+  assert.deepEqual(response.json(), {
+    type: 'about:blank',
+    title: 'Not found',
+    status: 404,
+    detail: 'no route for GET /nowhere',
+    instance: '/nowhere?x=1',
+    code: 'GILGAL_ROUTE_NOT_FOUND',
+  })
+})
