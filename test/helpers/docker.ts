@@ -70,9 +70,21 @@ function followBuild(stream: NodeJS.ReadableStream): Promise<void> {
 /** A dynamically linked busybox (Debian's `busybox` package) cannot run in a scratch image. */
 async function assertStaticBusybox(): Promise<void> {
   const binary = await readFile(BUSYBOX).catch(() => undefined)
-  if (!binary || binary.includes('/lib64/ld-linux')) {
+  if (!binary || hasInterpreter(binary)) {
     throw new Error(`${BUSYBOX} must be the static busybox: apt-get install -y busybox-static`)
   }
+}
+
+/** True when a 64-bit little-endian ELF file names a dynamic loader (a PT_INTERP program header). */
+function hasInterpreter(elf: Buffer): boolean {
+  const PT_INTERP = 3
+  const headerOffset = Number(elf.readBigUInt64LE(0x20))
+  const entrySize = elf.readUInt16LE(0x36)
+  const count = elf.readUInt16LE(0x38)
+  for (let index = 0; index < count; index++) {
+    if (elf.readUInt32LE(headerOffset + index * entrySize) === PT_INTERP) return true
+  }
+  return false
 }
 
 /** Removes every container and image labelled with this run's id. */
