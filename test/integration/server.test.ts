@@ -3,12 +3,13 @@ import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { startEmbeddedPostgres } from '../../src/store/embedded.js'
 import { createTestDatabase, testLog } from '../helpers/db.js'
 import { freePort } from '../helpers/net.js'
-import { exitWithin, runGilgal, type GilgalProcess } from '../helpers/process.js'
+import { exitWithin, runGilgal, runScript, type GilgalProcess } from '../helpers/process.js'
 import { waitFor } from '../helpers/wait.js'
 
 let workDir: string
@@ -77,6 +78,18 @@ describe('embedded PostgreSQL', () => {
       await second.stop()
     }
   })
+
+  test('a process that crashes does not leave its PostgreSQL running', async () => {
+    const dir = path.join(workDir, 'crash', 'postgres')
+    const port = await freePort()
+    const script = fileURLToPath(new URL('../fixtures/crash-after-embedded-start.ts', import.meta.url))
+    const crashed = runScript(script, [dir, String(port)])
+    assert.equal((await exitWithin(crashed, 60_000)).code, 1)
+    assert.match(crashed.output(), /started\n[\s\S]*simulated crash/)
+    await waitFor('the orphaned server to stop', async () => ((await isListening(port)) ? undefined : true))
+    const restarted = await startEmbeddedPostgres({ dir, port, log: testLog })
+    await restarted.stop()
+  })
 })
 
 describe('gilgal server', () => {
@@ -100,6 +113,8 @@ describe('gilgal server', () => {
     assert.ok(firstLog.includes('initialising embedded postgres'))
     assert.ok(firstLog.includes('migration applied'))
     assert.ok(firstLog.includes('gilgal stopped'))
+    // PostgreSQL stops last: nothing in the pool lost its server while the API was still draining.
+    assert.ok(!firstLog.includes('idle database client failed'), first.output())
     const secrets = await readFile(path.join(dataDir, 'secrets.json'), 'utf8')
 
     const second = runGilgal(['server'], env)
