@@ -152,6 +152,20 @@ for (const { kind, table, parents, insert } of kinds) {
   })
 }
 
+describe('environments', () => {
+  test('taking the next revision number neither bumps generation nor notifies', async () => {
+    const environmentId = await insertEnvironment(await insertProject(uniqueName('rev')), 'production')
+    await listener.drain(db.pool)
+    const { rows } = await db.pool.query(
+      'update environments set latest_revision = latest_revision + 1 where id = $1 returning latest_revision',
+      [environmentId],
+    )
+    assert.equal(rows[0].latest_revision, 1)
+    await listener.expectNothing(db.pool)
+    assert.equal(await generationOf('environments', environmentId), 1)
+  })
+})
+
 describe('deployments', () => {
   test('a cancel request is a new generation and notifies', async () => {
     const projectId = await insertProject('cancel-me')
