@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/app.js'
+import { createPasswordHasher } from './auth/passwords.js'
 import type { Config } from './config/index.js'
 import { loadSecrets } from './config/secrets.js'
 import type { Logger } from './log.js'
@@ -20,12 +21,20 @@ export interface RunningServer {
  * already started, so a refused start leaves no PostgreSQL running behind it.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  await loadSecrets(config)
+  const secrets = await loadSecrets(config)
   const version = await readVersionInfo()
   const database = await openDatabase(config, log)
+  const passwords = createPasswordHasher()
   try {
     await migrate(database.pool, log)
-    const app = await buildApp({ pool: database.pool, log, version })
+    const app = await buildApp({
+      pool: database.pool,
+      log,
+      version,
+      secrets,
+      passwords,
+      corsOrigins: config.corsOrigins,
+    })
     await app.listen({ port: config.port, host: config.host })
     log.info(
       { role: config.role, embeddedDatabase: database.embedded, version: version.version },
@@ -36,11 +45,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       database,
       async stop() {
         await app.close()
+        await passwords.close()
         await database.close()
         log.info('gilgal stopped')
       },
     }
   } catch (error) {
+    await passwords.close()
     await database.close()
     throw error
   }

