@@ -34,6 +34,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       secrets,
       passwords,
       corsOrigins: config.corsOrigins,
+      allowLocalSources: config.allowLocalSources,
     })
     await app.listen({ port: config.port, host: config.host })
     log.info(

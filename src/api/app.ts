@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { PasswordHasher } from '../auth/passwords.js'
 import type { Secrets } from '../config/secrets.js'
 import type { Logger } from '../log.js'
+import { schemaDocuments } from '../manifests/schemas.js'
 import type { Pool } from '../store/pool.js'
 import type { VersionInfo } from '../version.js'
 import { registerAuth } from './plugins/auth.js'
@@ -13,7 +14,10 @@ import { registerOpenApi } from './plugins/openapi.js'
 import { registerProblemHandler } from './plugins/problem.js'
 import { apiKeyRoutes } from './routes/api-keys.js'
 import { authRoutes } from './routes/auth.js'
+import { deploymentRoutes } from './routes/deployments.js'
+import { environmentRoutes } from './routes/environments.js'
 import { healthRoutes } from './routes/health.js'
+import { projectRoutes } from './routes/projects.js'
 
 export interface AppDeps {
   pool: Pool
@@ -22,6 +26,8 @@ export interface AppDeps {
   secrets: Secrets
   passwords: PasswordHasher
   corsOrigins?: readonly string[]
+  /** GILGAL_ALLOW_LOCAL_SOURCES: accept file:// and local-path git sources. */
+  allowLocalSources?: boolean
   /** Per client address, on register/login/refresh. */
   authRateLimit?: { max: number; timeWindow: number }
 }
@@ -52,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(helmet, { contentSecurityPolicy: false })
   await app.register(cors, { origin: deps.corsOrigins?.length ? [...deps.corsOrigins] : false })
   await app.register(rateLimit, { global: false })
+  for (const document of schemaDocuments) app.addSchema(structuredClone(document))
   await registerOpenApi(app, deps.version)
   await registerAuth(app, { pool: deps.pool, jwtSecret: deps.secrets.jwtSecret })
 
@@ -64,5 +71,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimit: rateLimitAuth,
   })
   await app.register(apiKeyRoutes, { prefix: '/api/auth/api-keys', pool: deps.pool })
+  const resources = {
+    pool: deps.pool,
+    specOptions: { secretKeys: deps.secrets.secretKeys, allowLocalSources: deps.allowLocalSources ?? false },
+  }
+  await app.register(projectRoutes, { prefix: '/api/projects', ...resources })
+  await app.register(environmentRoutes, { prefix: '/api', ...resources })
+  await app.register(deploymentRoutes, { prefix: '/api', ...resources })
   return app
 }

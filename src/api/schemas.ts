@@ -32,3 +32,40 @@ export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
   cursor: { type: 'string', maxLength: 200 },
 } as const
+
+/** A resource as answered: metadata, spec and status are open objects (their shapes live in DESIGN.md). */
+export const resource = {
+  type: 'object',
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object', additionalProperties: true },
+    spec: { type: 'object', additionalProperties: true },
+    status: { type: 'object', additionalProperties: true },
+  },
+  required: ['apiVersion', 'kind', 'metadata', 'spec', 'status'],
+} as const
+
+export const resourceList = {
+  type: 'object',
+  properties: { items: { type: 'array', items: resource }, nextCursor: { type: ['string', 'null'] } },
+  required: ['items', 'nextCursor'],
+} as const
+
+export const labels = {
+  type: 'object',
+  maxProperties: 32,
+  additionalProperties: { type: 'string', maxLength: 63 },
+} as const
+
+/** Specs are validated against manifests/schemas by the handler (no type coercion there). */
+export const anySpec = { type: 'object' } as const
+
+export function idParams(...names: string[]) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: names,
+    properties: Object.fromEntries(names.map((name) => [name, idOrName])),
+  }
+}

@@ -10,11 +10,14 @@ const SCHEMA_DIR = new URL('../../manifests/schemas/', import.meta.url)
 const SCHEMA_FILES = ['common', 'project', 'environment', 'deployment']
 const SCHEMA_ID = (file: string) => `https://gilgal.dev/schemas/${file}.v1.json`
 
+/** The schema documents, as editors and the HTTP API's OpenAPI see them. */
+export const schemaDocuments: ReadonlyArray<{ $id: string }> = SCHEMA_FILES.map((file) =>
+  JSON.parse(readFileSync(fileURLToPath(new URL(`${file}.v1.json`, SCHEMA_DIR)), 'utf8')),
+)
+
 // One ajv for manifests and specs, from the files editors use. No type coercion: "3000" is not a port.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
-for (const file of SCHEMA_FILES) {
-  ajv.addSchema(JSON.parse(readFileSync(fileURLToPath(new URL(`${file}.v1.json`, SCHEMA_DIR)), 'utf8')))
-}
+for (const document of schemaDocuments) ajv.addSchema(structuredClone(document))
 
 function compile(file: string, pointer = ''): ValidateFunction {
   const validate = ajv.getSchema(`${SCHEMA_ID(file)}${pointer}`)

@@ -62,3 +62,16 @@ export async function registerUser(app: FastifyInstance, name = `user${++userCou
     auth: { authorization: `Bearer ${session.accessToken}` },
   }
 }
+
+/** Calls the API as `user` (JSON in, response out). */
+export function client(app: FastifyInstance, user: { auth: { authorization: string } }) {
+  const call = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE') => (url: string, payload?: object) =>
+    app.inject({ method, url, headers: user.auth, ...(payload === undefined ? {} : { payload }) })
+  return {
+    get: call('GET'),
+    post: call('POST'),
+    put: call('PUT'),
+    patch: call('PATCH'),
+    delete: call('DELETE'),
+  }
+}

@@ -1,0 +1,169 @@
+import type { FastifyInstance } from 'fastify'
+import { NotFoundError } from '../../errors.js'
+import { createEnvironment, deleteEnvironment, updateEnvironment } from '../../resources/environments.js'
+import {
+  findOwnedEnvironment,
+  findProjectEnvironment,
+  listEnvironments,
+  type Environment,
+} from '../../store/environments.js'
+import type { Pool, PoolClient } from '../../store/pool.js'
+import { presentEnvironment, requireProject, runWrite, type ResourceDeps } from '../resources.js'
+import {
+  anySpec,
+  authErrors,
+  idParams,
+  labels,
+  pageQuery,
+  problem,
+  resource,
+  resourceList,
+} from '../schemas.js'
+
+const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
+const security = [{ bearer: [] }]
+const tags = ['environments']
+const writeErrors = { 400: problem, 409: problem, 422: problem, ...authErrors }
+
+async function requireEnvironment(
+  db: Pool | PoolClient,
+  ownerId: string,
+  id: string,
+  forUpdate = false,
+): Promise<Environment> {
+  const environment = await findOwnedEnvironment(db, ownerId, id, forUpdate)
+  if (!environment) throw new NotFoundError(`environment ${id} not found`, 'GILGAL_ENVIRONMENT_NOT_FOUND')
+  return environment
+}
+
+/** Environments under `/api/projects/:projectId/environments` and `/api/environments/:id`. */
+export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
+  const { pool } = deps
+
+  app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string } }>(
+    '/projects/:projectId/environments',
+    {
+      onRequest: app.requireAuth('read'),
+      schema: {
+        tags,
+        security,
+        params: idParams('projectId'),
+        querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+        response: { 200: resourceList, 400: problem, ...authErrors },
+      },
+    },
+    async (request) => {
+      const project = await requireProject(pool, request.principal.userId, request.params.projectId)
+      const page = await listEnvironments(pool, project.id, request.query.limit, request.query.cursor)
+      return { items: page.items.map(presentEnvironment), nextCursor: page.nextCursor }
+    },
+  )
+
+  app.post<{
+    Params: { projectId: string }
+    Body: { name: string; labels?: Record<string, string>; spec?: unknown }
+  }>(
+    '/projects/:projectId/environments',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags,
+        security,
+        params: idParams('projectId'),
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name, labels, spec: anySpec },
+        },
+        response: { 201: resource, ...writeErrors },
+      },
+    },
+    async (request, reply) => {
+      const result = await runWrite(deps, request, 'api', async (ctx) => {
+        const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId)
+        return createEnvironment(ctx, project, request.body)
+      })
+      return reply.code(201).send(presentEnvironment(result.environment))
+    },
+  )
+
+  app.get<{ Params: { projectId: string; name: string } }>(
+    '/projects/:projectId/environments/:name',
+    {
+      onRequest: app.requireAuth('read'),
+      schema: {
+        tags,
+        security,
+        params: idParams('projectId', 'name'),
+        response: { 200: resource, 400: problem, ...authErrors },
+      },
+    },
+    async (request) => {
+      const project = await requireProject(pool, request.principal.userId, request.params.projectId)
+      const environment = await findProjectEnvironment(pool, project.id, request.params.name)
+      if (!environment)
+        throw new NotFoundError(
+          `environment ${request.params.name} not found`,
+          'GILGAL_ENVIRONMENT_NOT_FOUND',
+        )
+      return presentEnvironment(environment)
+    },
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/environments/:id',
+    {
+      onRequest: app.requireAuth('read'),
+      schema: {
+        tags,
+        security,
+        params: idParams('id'),
+        response: { 200: resource, 400: problem, ...authErrors },
+      },
+    },
+    async (request) =>
+      presentEnvironment(await requireEnvironment(pool, request.principal.userId, request.params.id)),
+  )
+
+  app.put<{ Params: { id: string }; Body: { labels?: Record<string, string>; spec?: unknown } }>(
+    '/environments/:id',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags,
+        security,
+        params: idParams('id'),
+        body: { type: 'object', additionalProperties: false, properties: { labels, spec: anySpec } },
+        response: { 200: resource, ...writeErrors },
+      },
+    },
+    async (request) => {
+      const result = await runWrite(deps, request, 'api', async (ctx) => {
+        const environment = await requireEnvironment(ctx.client, ctx.ownerId, request.params.id, true)
+        const project = await requireProject(ctx.client, ctx.ownerId, environment.projectId)
+        return updateEnvironment(ctx, project, environment, request.body)
+      })
+      return presentEnvironment(result.environment)
+    },
+  )
+
+  app.delete<{ Params: { id: string } }>(
+    '/environments/:id',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags,
+        security,
+        params: idParams('id'),
+        response: { 202: resource, 400: problem, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const result = await runWrite(deps, request, 'api', async (ctx) =>
+        deleteEnvironment(ctx, await requireEnvironment(ctx.client, ctx.ownerId, request.params.id, true)),
+      )
+      return reply.code(202).send(presentEnvironment(result.environment))
+    },
+  )
+}

@@ -1,0 +1,177 @@
+import type { FastifyInstance } from 'fastify'
+import { createProject, deleteProject, updateProject } from '../../resources/projects.js'
+import { listEvents } from '../../store/events.js'
+import { listProjects } from '../../store/projects.js'
+import { presentProject, requireProject, runWrite, type ResourceDeps } from '../resources.js'
+import {
+  anySpec,
+  authErrors,
+  idParams,
+  labels,
+  pageQuery,
+  problem,
+  resource,
+  resourceList,
+  timestamp,
+} from '../schemas.js'
+
+const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
+const security = [{ bearer: [] }]
+const tags = ['projects']
+const writeErrors = { 400: problem, 409: problem, 422: problem, ...authErrors }
+
+const eventOut = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    object: {
+      type: 'object',
+      properties: {
+        kind: { type: 'string' },
+        id: { type: ['string', 'null'] },
+        name: { type: ['string', 'null'] },
+      },
+    },
+    type: { type: 'string' },
+    reason: { type: 'string' },
+    message: { type: 'string' },
+    source: { type: 'string' },
+    actor: { type: ['string', 'null'] },
+    createdAt: timestamp,
+  },
+} as const
+
+/** `/api/projects`: desired state only; deletion is a request the controller completes. */
+export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
+  const { pool } = deps
+
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
+    '/',
+    {
+      onRequest: app.requireAuth('read'),
+      schema: {
+        tags,
+        security,
+        querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+        response: { 200: resourceList, 400: problem, ...authErrors },
+      },
+    },
+    async (request) => {
+      const page = await listProjects(
+        pool,
+        request.principal.userId,
+        request.query.limit,
+        request.query.cursor,
+      )
+      return { items: page.items.map(presentProject), nextCursor: page.nextCursor }
+    },
+  )
+
+  app.post<{ Body: { name: string; labels?: Record<string, string>; spec?: unknown } }>(
+    '/',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags,
+        security,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name, labels, spec: anySpec },
+        },
+        response: { 201: resource, ...writeErrors },
+      },
+    },
+    async (request, reply) => {
+      const result = await runWrite(deps, request, 'api', (ctx) => createProject(ctx, request.body))
+      return reply.code(201).send(presentProject(result.project))
+    },
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/:id',
+    {
+      onRequest: app.requireAuth('read'),
+      schema: {
+        tags,
+        security,
+        params: idParams('id'),
+        response: { 200: resource, 400: problem, ...authErrors },
+      },
+    },
+    async (request) =>
+      presentProject(await requireProject(pool, request.principal.userId, request.params.id)),
+  )
+
+  app.put<{ Params: { id: string }; Body: { labels?: Record<string, string>; spec?: unknown } }>(
+    '/:id',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags,
+        security,
+        params: idParams('id'),
+        body: { type: 'object', additionalProperties: false, properties: { labels, spec: anySpec } },
+        response: { 200: resource, ...writeErrors },
+      },
+    },
+    async (request) => {
+      const result = await runWrite(deps, request, 'api', async (ctx) =>
+        updateProject(
+          ctx,
+          await requireProject(ctx.client, ctx.ownerId, request.params.id, true),
+          request.body,
+        ),
+      )
+      return presentProject(result.project)
+    },
+  )
+
+  app.delete<{ Params: { id: string } }>(
+    '/:id',
+    {
+      onRequest: app.requireAuth('write'),
+      schema: {
+        tags,
+        security,
+        params: idParams('id'),
+        response: { 202: resource, 400: problem, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const result = await runWrite(deps, request, 'api', async (ctx) =>
+        deleteProject(ctx, await requireProject(ctx.client, ctx.ownerId, request.params.id, true)),
+      )
+      return reply.code(202).send(presentProject(result.project))
+    },
+  )
+
+  app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string } }>(
+    '/:projectId/events',
+    {
+      onRequest: app.requireAuth('read'),
+      schema: {
+        tags,
+        security,
+        params: idParams('projectId'),
+        querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: eventOut },
+              nextCursor: { type: ['string', 'null'] },
+            },
+          },
+          400: problem,
+          ...authErrors,
+        },
+      },
+    },
+    async (request) => {
+      const project = await requireProject(pool, request.principal.userId, request.params.projectId)
+      return listEvents(pool, project.id, request.query.limit, request.query.cursor)
+    },
+  )
+}

@@ -1,0 +1,41 @@
+import { ConflictError } from '../errors.js'
+import type { PoolClient } from '../store/pool.js'
+import { insertEvent } from '../store/events.js'
+import type { Trigger } from '../store/deployments.js'
+import type { SpecOptions } from './specs.js'
+
+/** One write, inside one transaction, on behalf of one user. */
+export interface WriteContext {
+  client: PoolClient
+  ownerId: string
+  /** Who, for events and triggers: the username (and API key name when one was used). */
+  actor: string
+  /** How revisions created by this write are labelled. */
+  triggerType: Trigger['type']
+  options: SpecOptions
+}
+
+/** An API event about an object; messages name fields, never secret values. */
+export async function recordEvent(
+  ctx: WriteContext,
+  projectId: string,
+  object: { kind: 'Project' | 'Environment' | 'Deployment'; id: string; name: string },
+  reason: string,
+  message: string,
+): Promise<void> {
+  await insertEvent(ctx.client, {
+    projectId,
+    object,
+    type: 'Normal',
+    reason,
+    message,
+    source: 'api',
+    actor: ctx.actor,
+  })
+}
+
+/** Objects being deleted take no more changes: the controller is tearing them down. */
+export function assertNotDeleting(object: { name: string; deletionRequestedAt: Date | null }): void {
+  if (object.deletionRequestedAt)
+    throw new ConflictError(`${object.name} is being deleted`, 'GILGAL_BEING_DELETED')
+}

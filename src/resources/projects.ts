@@ -1,0 +1,74 @@
+import { isDeepStrictEqual } from 'node:util'
+import * as store from '../store/projects.js'
+import { assertNotDeleting, recordEvent, type WriteContext } from './context.js'
+import { prepareProjectSpec } from './specs.js'
+
+export interface ProjectInput {
+  name: string
+  labels?: Record<string, string>
+  spec?: unknown
+}
+
+export type Action = 'created' | 'configured' | 'unchanged' | 'deleted'
+
+/** A project write: what happened, the object as it now stands, and the spec as it stood before. */
+export interface ProjectResult {
+  action: Action
+  project: store.Project
+  before?: store.Spec
+}
+
+export async function createProject(ctx: WriteContext, input: ProjectInput): Promise<ProjectResult> {
+  const spec = prepareProjectSpec(input.spec, undefined, ctx.options)
+  const project = await store.insertProject(ctx.client, {
+    ownerId: ctx.ownerId,
+    name: input.name,
+    labels: input.labels ?? {},
+    spec,
+  })
+  await recordEvent(
+    ctx,
+    project.id,
+    { kind: 'Project', id: project.id, name: project.name },
+    'Created',
+    `project ${project.name} created`,
+  )
+  return { action: 'created', project }
+}
+
+/** Replaces spec and labels; `unchanged` (and no write at all) when both are equal to what is stored. */
+export async function updateProject(
+  ctx: WriteContext,
+  project: store.Project,
+  input: Omit<ProjectInput, 'name'>,
+): Promise<ProjectResult> {
+  assertNotDeleting(project)
+  const spec = prepareProjectSpec(input.spec, project.spec, ctx.options)
+  const labels = input.labels ?? project.labels
+  if (isDeepStrictEqual(spec, project.spec) && isDeepStrictEqual(labels, project.labels)) {
+    return { action: 'unchanged', project, before: project.spec }
+  }
+  const updated = await store.updateProject(ctx.client, project.id, { spec, labels })
+  await recordEvent(
+    ctx,
+    project.id,
+    { kind: 'Project', id: project.id, name: project.name },
+    'Configured',
+    `project ${project.name} updated`,
+  )
+  return { action: 'configured', project: updated, before: project.spec }
+}
+
+export async function deleteProject(ctx: WriteContext, project: store.Project): Promise<ProjectResult> {
+  const deleted = await store.requestProjectDeletion(ctx.client, project.id)
+  if (!project.deletionRequestedAt) {
+    await recordEvent(
+      ctx,
+      project.id,
+      { kind: 'Project', id: project.id, name: project.name },
+      'DeletionRequested',
+      `project ${project.name} will be deleted`,
+    )
+  }
+  return { action: 'deleted', project: deleted }
+}

@@ -1,0 +1,174 @@
+import { conflictOnDuplicate } from './errors.js'
+import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
+import type { Pool, PoolClient } from './pool.js'
+import type { Spec } from './projects.js'
+
+type Db = Pool | PoolClient
+
+export const TERMINAL_PHASES = ['Active', 'Superseded', 'Failed', 'Cancelled'] as const
+
+export interface Trigger {
+  type: 'api' | 'apply' | 'rollback' | 'webhook'
+  by: string
+}
+
+export interface Deployment {
+  id: string
+  projectId: string
+  projectName: string
+  environmentId: string
+  environmentName: string
+  name: string | null
+  revision: number
+  trigger: Trigger
+  spec: Spec
+  generation: number
+  status: Spec
+  cancelRequestedAt: Date | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+interface DeploymentRow {
+  id: string
+  project_id: string
+  project_name: string
+  environment_id: string
+  environment_name: string
+  name: string | null
+  revision: number
+  trigger: Trigger
+  spec: Spec
+  generation: string
+  status: Spec
+  cancel_requested_at: Date | null
+  created_at: Date
+  updated_at: Date
+}
+
+const select = `select d.id, d.project_id, p.name as project_name, d.environment_id, e.name as environment_name, d.name,
+  d.revision, d.trigger, d.spec, d.generation, d.status, d.cancel_requested_at, d.created_at, d.updated_at
+  from deployments d join environments e on e.id = d.environment_id join projects p on p.id = d.project_id`
+
+function toDeployment(row: DeploymentRow): Deployment {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    projectName: row.project_name,
+    environmentId: row.environment_id,
+    environmentName: row.environment_name,
+    name: row.name,
+    revision: row.revision,
+    trigger: row.trigger,
+    spec: row.spec,
+    generation: Number(row.generation),
+    status: row.status,
+    cancelRequestedAt: row.cancel_requested_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/**
+ * Inserts a revision. Its initial status (Queued) is written here, once, at creation: from then on only
+ * the controller writes status.
+ */
+export async function insertDeployment(
+  db: Db,
+  deployment: {
+    projectId: string
+    environmentId: string
+    revision: number
+    name?: string
+    trigger: Trigger
+    spec: Spec
+  },
+): Promise<Deployment> {
+  const insert = db.query<{ id: string }>(
+    `insert into deployments (project_id, environment_id, revision, name, trigger, spec, status)
+     values ($1, $2, $3, $4, $5, $6, jsonb_build_object('phase', 'Queued', 'queuedAt', now())) returning id`,
+    [
+      deployment.projectId,
+      deployment.environmentId,
+      deployment.revision,
+      deployment.name ?? null,
+      deployment.trigger,
+      deployment.spec,
+    ],
+  )
+  const { rows } = await conflictOnDuplicate(
+    insert,
+    `deployment ${deployment.name ?? ''} already exists`,
+    'GILGAL_DEPLOYMENT_EXISTS',
+  )
+  return (await findDeploymentById(db, rows[0]!.id))!
+}
+
+async function findDeploymentById(db: Db, id: string): Promise<Deployment | undefined> {
+  const { rows } = await db.query<DeploymentRow>(`${select} where d.id = $1`, [id])
+  return rows[0] && toDeployment(rows[0])
+}
+
+/** A deployment of one of the owner's projects, by id. */
+export async function findOwnedDeployment(
+  db: Db,
+  ownerId: string,
+  id: string,
+  forUpdate = false,
+): Promise<Deployment | undefined> {
+  if (!isUuid(id)) return undefined
+  const lock = forUpdate ? 'for update of d' : ''
+  const { rows } = await db.query<DeploymentRow>(`${select} where d.id = $1 and p.owner_id = $2 ${lock}`, [
+    id,
+    ownerId,
+  ])
+  return rows[0] && toDeployment(rows[0])
+}
+
+export async function findDeploymentByName(
+  db: Db,
+  environmentId: string,
+  name: string,
+): Promise<Deployment | undefined> {
+  const { rows } = await db.query<DeploymentRow>(`${select} where d.environment_id = $1 and d.name = $2`, [
+    environmentId,
+    name,
+  ])
+  return rows[0] && toDeployment(rows[0])
+}
+
+export interface DeploymentFilter {
+  projectId: string
+  environmentId?: string
+  phase?: string
+  limit: number
+  cursor?: string
+}
+
+/** Newest first. */
+export async function listDeployments(db: Db, filter: DeploymentFilter): Promise<Page<Deployment>> {
+  const after = decodeCursor(filter.cursor, ['string', 'string'])
+  const { rows } = await db.query<DeploymentRow>(
+    `${select} where d.project_id = $1 and ($2::uuid is null or d.environment_id = $2) and ($3::text is null or d.phase = $3)
+       and ($4::timestamptz is null or (d.created_at, d.id) < ($4, $5::uuid))
+     order by d.created_at desc, d.id desc limit $6`,
+    [
+      filter.projectId,
+      filter.environmentId ?? null,
+      filter.phase ?? null,
+      after?.[0] ?? null,
+      after?.[1] ?? null,
+      filter.limit + 1,
+    ],
+  )
+  return toPage(rows, filter.limit, toDeployment, (row) => [row.created_at.toISOString(), row.id])
+}
+
+/** Records a cancel request (a new generation, so the controller wakes). Idempotent. */
+export async function requestCancel(db: Db, id: string): Promise<Deployment> {
+  await db.query(
+    'update deployments set cancel_requested_at = coalesce(cancel_requested_at, now()) where id = $1',
+    [id],
+  )
+  return (await findDeploymentById(db, id))!
+}

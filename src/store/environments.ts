@@ -1,0 +1,168 @@
+import { conflictOnDuplicate } from './errors.js'
+import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
+import type { Pool, PoolClient } from './pool.js'
+import type { Spec } from './projects.js'
+
+type Db = Pool | PoolClient
+
+export interface Environment {
+  id: string
+  projectId: string
+  projectName: string
+  name: string
+  labels: Record<string, string>
+  spec: Spec
+  generation: number
+  status: Spec
+  latestRevision: number
+  createdAt: Date
+  updatedAt: Date
+  deletionRequestedAt: Date | null
+}
+
+interface EnvironmentRow {
+  id: string
+  project_id: string
+  project_name: string
+  name: string
+  labels: Record<string, string>
+  spec: Spec
+  generation: string
+  status: Spec
+  latest_revision: number
+  created_at: Date
+  updated_at: Date
+  deletion_requested_at: Date | null
+}
+
+// Every read joins the project, so ownership is checked in the same statement that finds the row.
+const select = `select e.id, e.project_id, p.name as project_name, e.name, e.labels, e.spec, e.generation, e.status,
+  e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at
+  from environments e join projects p on p.id = e.project_id`
+
+function toEnvironment(row: EnvironmentRow): Environment {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    projectName: row.project_name,
+    name: row.name,
+    labels: row.labels,
+    spec: row.spec,
+    generation: Number(row.generation),
+    status: row.status,
+    latestRevision: row.latest_revision,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deletionRequestedAt: row.deletion_requested_at,
+  }
+}
+
+export async function insertEnvironment(
+  db: Db,
+  environment: { projectId: string; name: string; labels: Record<string, string>; spec: Spec },
+): Promise<Environment> {
+  const insert = db.query<{ id: string }>(
+    `insert into environments (project_id, name, labels, spec, status) values ($1, $2, $3, $4, '{"phase":"Pending"}')
+     returning id`,
+    [environment.projectId, environment.name, environment.labels, environment.spec],
+  )
+  const { rows } = await conflictOnDuplicate(
+    insert,
+    `environment ${environment.name} already exists`,
+    'GILGAL_ENVIRONMENT_EXISTS',
+  )
+  return (await findEnvironmentById(db, rows[0]!.id))!
+}
+
+async function findEnvironmentById(db: Db, id: string): Promise<Environment | undefined> {
+  const { rows } = await db.query<EnvironmentRow>(`${select} where e.id = $1`, [id])
+  return rows[0] && toEnvironment(rows[0])
+}
+
+/** An environment of one of the owner's projects, by id. */
+export async function findOwnedEnvironment(
+  db: Db,
+  ownerId: string,
+  id: string,
+  forUpdate = false,
+): Promise<Environment | undefined> {
+  if (!isUuid(id)) return undefined
+  const lock = forUpdate ? 'for update of e' : ''
+  const { rows } = await db.query<EnvironmentRow>(`${select} where e.id = $1 and p.owner_id = $2 ${lock}`, [
+    id,
+    ownerId,
+  ])
+  return rows[0] && toEnvironment(rows[0])
+}
+
+/** An environment of a project (already owner-checked), by id or name. */
+export async function findProjectEnvironment(
+  db: Db,
+  projectId: string,
+  idOrName: string,
+  forUpdate = false,
+): Promise<Environment | undefined> {
+  const by = isUuid(idOrName) ? 'e.id' : 'e.name'
+  const lock = forUpdate ? 'for update of e' : ''
+  const { rows } = await db.query<EnvironmentRow>(
+    `${select} where e.project_id = $1 and ${by} = $2 ${lock}`,
+    [projectId, idOrName],
+  )
+  return rows[0] && toEnvironment(rows[0])
+}
+
+export async function listEnvironments(
+  db: Db,
+  projectId: string,
+  limit: number,
+  cursor?: string,
+): Promise<Page<Environment>> {
+  const after = decodeCursor(cursor, ['string'])
+  const { rows } = await db.query<EnvironmentRow>(
+    `${select} where e.project_id = $1 and ($2::text is null or e.name > $2) order by e.name limit $3`,
+    [projectId, after?.[0] ?? null, limit + 1],
+  )
+  return toPage(rows, limit, toEnvironment, (row) => [row.name])
+}
+
+/** Every live environment of a project (for prune). */
+export async function listAllEnvironments(db: Db, projectId: string): Promise<Environment[]> {
+  const { rows } = await db.query<EnvironmentRow>(
+    `${select} where e.project_id = $1 and e.deletion_requested_at is null order by e.name`,
+    [projectId],
+  )
+  return rows.map(toEnvironment)
+}
+
+export async function updateEnvironment(
+  db: Db,
+  id: string,
+  changes: { spec: Spec; labels: Record<string, string> },
+): Promise<Environment> {
+  await db.query('update environments set spec = $2, labels = $3 where id = $1', [
+    id,
+    changes.spec,
+    changes.labels,
+  ])
+  return (await findEnvironmentById(db, id))!
+}
+
+export async function requestEnvironmentDeletion(db: Db, id: string): Promise<Environment> {
+  await db.query(
+    'update environments set deletion_requested_at = coalesce(deletion_requested_at, now()) where id = $1',
+    [id],
+  )
+  return (await findEnvironmentById(db, id))!
+}
+
+/**
+ * Takes the next revision number. The update locks the environment row until the transaction ends,
+ * so concurrent deploys queue here and get consecutive numbers with no gap.
+ */
+export async function reserveRevision(db: Db, environmentId: string): Promise<number> {
+  const { rows } = await db.query<{ latest_revision: number }>(
+    'update environments set latest_revision = latest_revision + 1 where id = $1 returning latest_revision',
+    [environmentId],
+  )
+  return rows[0]!.latest_revision
+}

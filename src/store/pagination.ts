@@ -1,0 +1,55 @@
+import { ValidationError } from '../errors.js'
+
+/** Keyset pagination: the cursor names the last row of the previous page (opaque to clients). */
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+export function encodeCursor(position: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url')
+}
+
+export function decodeCursor(
+  cursor: string | undefined,
+  shape: readonly ('string' | 'number')[],
+): unknown[] | undefined {
+  if (cursor === undefined) return undefined
+  let position: unknown
+  try {
+    position = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    position = undefined
+  }
+  const valid =
+    Array.isArray(position) &&
+    position.length === shape.length &&
+    position.every((value, index) => typeof value === shape[index])
+  if (!valid)
+    throw new ValidationError('cursor is invalid', [
+      { path: 'querystring/cursor', message: 'is not a cursor this API gave out' },
+    ])
+  return position as unknown[]
+}
+
+/** Turns `limit + 1` fetched rows into a page: the extra row only says that there is a next page. */
+export function toPage<Row, T>(
+  rows: Row[],
+  limit: number,
+  map: (row: Row) => T,
+  positionOf: (row: Row) => (string | number)[],
+): Page<T> {
+  const items = rows.slice(0, limit)
+  const last = items[items.length - 1]
+  return {
+    items: items.map(map),
+    nextCursor: rows.length > limit && last ? encodeCursor(positionOf(last)) : null,
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Routes accept an id or a name; a UUID-shaped value is an id. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value)
+}
