@@ -13,6 +13,7 @@ import { registerAuth } from './plugins/auth.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { registerProblemHandler } from './plugins/problem.js'
 import { apiKeyRoutes } from './routes/api-keys.js'
+import { applyRoutes } from './routes/apply.js'
 import { authRoutes } from './routes/auth.js'
 import { deploymentRoutes } from './routes/deployments.js'
 import { environmentRoutes } from './routes/environments.js'
@@ -78,5 +79,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(projectRoutes, { prefix: '/api/projects', ...resources })
   await app.register(environmentRoutes, { prefix: '/api', ...resources })
   await app.register(deploymentRoutes, { prefix: '/api', ...resources })
+  await app.register(applyRoutes, { prefix: '/api', ...resources })
   return app
 }

@@ -22,13 +22,18 @@ export async function runWrite<T>(
   request: FastifyRequest,
   triggerType: WriteContext['triggerType'],
   work: (ctx: WriteContext) => Promise<T>,
+  { dryRun = false } = {},
 ): Promise<T> {
-  return withTransaction(deps.pool, async (client) => {
-    const user = await findUserById(client, request.principal.userId)
-    if (!user) throw new UnauthorizedError('this account no longer exists')
-    const actor = request.principal.apiKeyId ? `${user.username} (API key)` : user.username
-    return work({ client, ownerId: user.id, actor, triggerType, options: deps.specOptions })
-  })
+  return withTransaction(
+    deps.pool,
+    async (client) => {
+      const user = await findUserById(client, request.principal.userId)
+      if (!user) throw new UnauthorizedError('this account no longer exists')
+      const actor = request.principal.apiKeyId ? `${user.username} (API key)` : user.username
+      return work({ client, ownerId: user.id, actor, triggerType, options: deps.specOptions })
+    },
+    { dryRun },
+  )
 }
 
 /** The caller's project, or 404: another user's project is indistinguishable from none. */

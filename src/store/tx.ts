@@ -2,15 +2,20 @@ import type { Pool, PoolClient } from './pool.js'
 
 /**
  * Runs `work` in one transaction: commit when it resolves, roll back when it throws. The only way to
- * run a multi-statement write (STYLE.md section 5).
+ * run a multi-statement write (STYLE.md section 5). `dryRun` rolls back even on success: the same
+ * code path answers exactly what it would have done, and writes (and notifies) nothing.
  */
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  { dryRun = false } = {},
+): Promise<T> {
   const client = await pool.connect()
   let broken: Error | undefined
   try {
     await client.query('begin')
     const result = await work(client)
-    await client.query('commit')
+    await client.query(dryRun ? 'rollback' : 'commit')
     return result
   } catch (error) {
     // A failed rollback means the connection is unusable: destroy it rather than pool it.
