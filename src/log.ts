@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino'
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino'
 
 export type { Logger }
 
@@ -6,8 +6,8 @@ export type { Logger }
  * The root logger. Fastify gets it as `loggerInstance`; the controller derives children from it.
  * Secrets never reach the output: authorization headers and every `env`/`secretEnv` map are redacted.
  */
-export function createLogger(level: LevelWithSilent = 'info'): Logger {
-  return pino({
+export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'gilgal' },
     redact: {
@@ -22,5 +22,6 @@ export function createLogger(level: LevelWithSilent = 'info'): Logger {
       ],
       censor: '[redacted]',
     },
-  })
+  }
+  return destination ? pino(options, destination) : pino(options)
 }
