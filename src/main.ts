@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/app.js'
+import { seed } from './seed.js'
 import { createPasswordHasher } from './auth/passwords.js'
 import type { Config } from './config/index.js'
 import { loadSecrets } from './config/secrets.js'
@@ -63,6 +64,18 @@ export async function runMigrations(config: Config, log: Logger): Promise<number
   const database = await openDatabase(config, log)
   try {
     return await migrate(database.pool, log)
+  } finally {
+    await database.close()
+  }
+}
+
+/** `gilgal seed`: migrate, then add the demo data. */
+export async function runSeed(config: Config, log: Logger): Promise<string[]> {
+  const secrets = await loadSecrets(config)
+  const database = await openDatabase(config, log)
+  try {
+    await migrate(database.pool, log)
+    return await seed(database.pool, secrets)
   } finally {
     await database.close()
   }

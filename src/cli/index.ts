@@ -3,7 +3,7 @@ import { Command } from 'commander'
 import { parseConfig } from '../config/index.js'
 import { coerceError, GilgalError } from '../errors.js'
 import { createLogger, type Logger } from '../log.js'
-import { runMigrations, startServer, type RunningServer } from '../main.js'
+import { runMigrations, runSeed, startServer, type RunningServer } from '../main.js'
 
 const SHUTDOWN_TIMEOUT_MS = 30_000
 
@@ -27,6 +27,16 @@ program
     const log = createLogger(config.logLevel)
     const applied = await runMigrations(config, log)
     log.info({ applied }, applied.length > 0 ? 'migrations applied' : 'database is up to date')
+  })
+
+program
+  .command('seed')
+  .description('create demo users, projects, environments, revisions and API keys (idempotent)')
+  .action(async () => {
+    const config = parseConfig()
+    const log = createLogger(config.logLevel)
+    const lines = await runSeed(config, log)
+    process.stdout.write(lines.map((line) => `${line}\n`).join(''))
   })
 
 /** First SIGINT/SIGTERM stops gracefully; a second one, or a stop that hangs, exits at once. */
