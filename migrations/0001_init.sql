@@ -100,7 +100,8 @@ create table deployments (
   unique (environment_id, revision)
 );
 create unique index deployments_name_key on deployments (environment_id, name) where name is not null;
-create index deployments_project_idx on deployments (project_id, created_at desc, id desc);
+-- Listing order: newest first; revisions made in one transaction share created_at, so revision breaks ties.
+create index deployments_project_idx on deployments (project_id, created_at desc, revision desc, id desc);
 create index deployments_environment_phase_idx on deployments (environment_id, phase, revision desc);
 -- The resync lists non-terminal revisions; they are few, so a partial index keeps that query cheap.
 create index deployments_live_idx on deployments (id)

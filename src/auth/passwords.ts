@@ -26,7 +26,8 @@ const workerFile = fileURLToPath(
 export function createPasswordHasher(cost = DEFAULT_BCRYPT_COST): PasswordHasher {
   const pool = new Piscina<PasswordTask, string | boolean>({
     filename: workerFile,
-    maxThreads: Math.max(1, os.availableParallelism()),
+    // One core is left to the event loop, so requests stay fast while logins queue for a thread.
+    maxThreads: Math.max(1, os.availableParallelism() - 1),
     idleTimeout: 30_000,
   })
   return {

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from './pool.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 
 type Db = Pool | PoolClient
 
@@ -72,8 +72,7 @@ export async function revokeApiKey(db: Db, userId: string, id: string): Promise<
  */
 export async function useApiKey(db: Db, keyHash: string): Promise<ApiKey | undefined> {
   const { rows } = await db.query<ApiKeyRow>(
-    `select ${columns} from api_keys where key_hash = $1 and revoked_at is null`,
-    [keyHash],
+    prepared(`select ${columns} from api_keys where key_hash = $1 and revoked_at is null`, [keyHash]),
   )
   const key = rows[0] && toApiKey(rows[0])
   if (key && (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > 60_000)) {

@@ -1,6 +1,6 @@
 import { conflictOnDuplicate } from './errors.js'
 import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
-import type { Pool, PoolClient } from './pool.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 import type { Spec } from './projects.js'
 
 type Db = Pool | PoolClient
@@ -43,11 +43,13 @@ interface DeploymentRow {
   status: Spec
   cancel_requested_at: Date | null
   created_at: Date
+  created_at_text: string
   updated_at: Date
 }
 
 const select = `select d.id, d.project_id, p.name as project_name, d.environment_id, e.name as environment_name, d.name,
-  d.revision, d.trigger, d.spec, d.generation, d.status, d.cancel_requested_at, d.created_at, d.updated_at
+  d.revision, d.trigger, d.spec, d.generation, d.status, d.cancel_requested_at, d.created_at, d.updated_at,
+  d.created_at::text as created_at_text
   from deployments d join environments e on e.id = d.environment_id join projects p on p.id = d.project_id`
 
 function toDeployment(row: DeploymentRow): Deployment {
@@ -118,10 +120,9 @@ export async function findOwnedDeployment(
 ): Promise<Deployment | undefined> {
   if (!isUuid(id)) return undefined
   const lock = forUpdate ? 'for update of d' : ''
-  const { rows } = await db.query<DeploymentRow>(`${select} where d.id = $1 and p.owner_id = $2 ${lock}`, [
-    id,
-    ownerId,
-  ])
+  const { rows } = await db.query<DeploymentRow>(
+    prepared(`${select} where d.id = $1 and p.owner_id = $2 ${lock}`, [id, ownerId]),
+  )
   return rows[0] && toDeployment(rows[0])
 }
 
@@ -147,21 +148,25 @@ export interface DeploymentFilter {
 
 /** Newest first. */
 export async function listDeployments(db: Db, filter: DeploymentFilter): Promise<Page<Deployment>> {
-  const after = decodeCursor(filter.cursor, ['string', 'string'])
+  const after = decodeCursor(filter.cursor, ['string', 'number', 'string'])
   const { rows } = await db.query<DeploymentRow>(
-    `${select} where d.project_id = $1 and ($2::uuid is null or d.environment_id = $2) and ($3::text is null or d.phase = $3)
-       and ($4::timestamptz is null or (d.created_at, d.id) < ($4, $5::uuid))
-     order by d.created_at desc, d.id desc limit $6`,
-    [
-      filter.projectId,
-      filter.environmentId ?? null,
-      filter.phase ?? null,
-      after?.[0] ?? null,
-      after?.[1] ?? null,
-      filter.limit + 1,
-    ],
+    prepared(
+      `${select} where d.project_id = $1 and ($2::uuid is null or d.environment_id = $2) and ($3::text is null or d.phase = $3)
+       and ($4::timestamptz is null or (d.created_at, d.revision, d.id) < ($4, $5::int, $6::uuid))
+     order by d.created_at desc, d.revision desc, d.id desc limit $7`,
+      [
+        filter.projectId,
+        filter.environmentId ?? null,
+        filter.phase ?? null,
+        after?.[0] ?? null,
+        after?.[1] ?? null,
+        after?.[2] ?? null,
+        filter.limit + 1,
+      ],
+    ),
   )
-  return toPage(rows, filter.limit, toDeployment, (row) => [row.created_at.toISOString(), row.id])
+  // created_at goes into the cursor as PostgreSQL's text, which keeps the microseconds a Date drops.
+  return toPage(rows, filter.limit, toDeployment, (row) => [row.created_at_text, row.revision, row.id])
 }
 
 /** Records a cancel request (a new generation, so the controller wakes). Idempotent. */

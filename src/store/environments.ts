@@ -1,6 +1,6 @@
 import { conflictOnDuplicate } from './errors.js'
 import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
-import type { Pool, PoolClient } from './pool.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 import type { Spec } from './projects.js'
 
 type Db = Pool | PoolClient
@@ -88,10 +88,9 @@ export async function findOwnedEnvironment(
 ): Promise<Environment | undefined> {
   if (!isUuid(id)) return undefined
   const lock = forUpdate ? 'for update of e' : ''
-  const { rows } = await db.query<EnvironmentRow>(`${select} where e.id = $1 and p.owner_id = $2 ${lock}`, [
-    id,
-    ownerId,
-  ])
+  const { rows } = await db.query<EnvironmentRow>(
+    prepared(`${select} where e.id = $1 and p.owner_id = $2 ${lock}`, [id, ownerId]),
+  )
   return rows[0] && toEnvironment(rows[0])
 }
 
@@ -105,24 +104,44 @@ export async function findProjectEnvironment(
   const by = isUuid(idOrName) ? 'e.id' : 'e.name'
   const lock = forUpdate ? 'for update of e' : ''
   const { rows } = await db.query<EnvironmentRow>(
-    `${select} where e.project_id = $1 and ${by} = $2 ${lock}`,
-    [projectId, idOrName],
+    prepared(`${select} where e.project_id = $1 and ${by} = $2 ${lock}`, [projectId, idOrName]),
   )
   return rows[0] && toEnvironment(rows[0])
 }
 
+/**
+ * One page of a project's environments, the project found by owner and id or name in the same
+ * statement (one round trip: listing is the API's hottest read). Undefined when the owner has no
+ * such project.
+ */
 export async function listEnvironments(
   db: Db,
-  projectId: string,
+  ownerId: string,
+  projectIdOrName: string,
   limit: number,
   cursor?: string,
-): Promise<Page<Environment>> {
+): Promise<Page<Environment> | undefined> {
   const after = decodeCursor(cursor, ['string'])
-  const { rows } = await db.query<EnvironmentRow>(
-    `${select} where e.project_id = $1 and ($2::text is null or e.name > $2) order by e.name limit $3`,
-    [projectId, after?.[0] ?? null, limit + 1],
+  const by = isUuid(projectIdOrName) ? 'p.id' : 'p.name'
+  const { rows } = await db.query<EnvironmentRow & { found: string }>(
+    prepared(
+      `select p.id as found, p.name as project_name, e.* from projects p
+       left join lateral (
+         select id, project_id, name, labels, spec, generation, status, latest_revision, created_at, updated_at,
+                deletion_requested_at
+           from environments where project_id = p.id and ($3::text is null or name > $3) order by name limit $4
+       ) e on true
+      where p.owner_id = $1 and ${by} = $2`,
+      [ownerId, projectIdOrName, after?.[0] ?? null, limit + 1],
+    ),
   )
-  return toPage(rows, limit, toEnvironment, (row) => [row.name])
+  if (rows.length === 0) return undefined
+  return toPage(
+    rows.filter((row) => row.id !== null),
+    limit,
+    toEnvironment,
+    (row) => [row.name],
+  )
 }
 
 /** Every live environment of a project (for prune). */

@@ -1,6 +1,6 @@
 import { conflictOnDuplicate } from './errors.js'
 import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
-import type { Pool, PoolClient } from './pool.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 
 type Db = Pool | PoolClient
 export type Spec = Record<string, unknown>
@@ -74,8 +74,10 @@ export async function findProject(
 ): Promise<Project | undefined> {
   const by = isUuid(idOrName) ? 'id' : 'name'
   const { rows } = await db.query<ProjectRow>(
-    `select ${columns} from projects where owner_id = $1 and ${by} = $2 ${forUpdate ? 'for update' : ''}`,
-    [ownerId, idOrName],
+    prepared(
+      `select ${columns} from projects where owner_id = $1 and ${by} = $2 ${forUpdate ? 'for update' : ''}`,
+      [ownerId, idOrName],
+    ),
   )
   return rows[0] && toProject(rows[0])
 }
@@ -88,8 +90,10 @@ export async function listProjects(
 ): Promise<Page<Project>> {
   const after = decodeCursor(cursor, ['string'])
   const { rows } = await db.query<ProjectRow>(
-    `select ${columns} from projects where owner_id = $1 and ($2::text is null or name > $2) order by name limit $3`,
-    [ownerId, after?.[0] ?? null, limit + 1],
+    prepared(
+      `select ${columns} from projects where owner_id = $1 and ($2::text is null or name > $2) order by name limit $3`,
+      [ownerId, after?.[0] ?? null, limit + 1],
+    ),
   )
   return toPage(rows, limit, toProject, (row) => [row.name])
 }

@@ -1,5 +1,5 @@
 import { conflictOnDuplicate } from './errors.js'
-import type { Pool, PoolClient } from './pool.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 
 export interface User {
   id: string
@@ -61,7 +61,7 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserWithPa
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserWithPassword | undefined> {
-  const { rows } = await db.query<UserRow>(`select ${columns} from users where id = $1`, [id])
+  const { rows } = await db.query<UserRow>(prepared(`select ${columns} from users where id = $1`, [id]))
   return rows[0] && toUser(rows[0])
 }
 

@@ -44,6 +44,17 @@ test('gilgal seed creates explorable demo data once, and leaves it alone after',
     history.items.map((d: { metadata: { revision: number } }) => d.metadata.revision),
     [3, 2, 1],
   )
+  // The three revisions were made in one transaction (one created_at): pages must still be exact.
+  const paged: number[] = []
+  for (let cursor = ''; ;) {
+    const page = (
+      await app.inject({ method: 'GET', url: `/api/projects/shop/deployments?limit=1${cursor}`, headers })
+    ).json()
+    paged.push(...page.items.map((d: { metadata: { revision: number } }) => d.metadata.revision))
+    if (!page.nextCursor) break
+    cursor = `&cursor=${page.nextCursor}`
+  }
+  assert.deepEqual(paged, [3, 2, 1])
   const login = await app.inject({
     method: 'POST',
     url: '/api/auth/login',

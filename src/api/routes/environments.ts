@@ -53,8 +53,15 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
       },
     },
     async (request) => {
-      const project = await requireProject(pool, request.principal.userId, request.params.projectId)
-      const page = await listEnvironments(pool, project.id, request.query.limit, request.query.cursor)
+      const { projectId } = request.params
+      const page = await listEnvironments(
+        pool,
+        request.principal.userId,
+        projectId,
+        request.query.limit,
+        request.query.cursor,
+      )
+      if (!page) throw new NotFoundError(`project ${projectId} not found`, 'GILGAL_PROJECT_NOT_FOUND')
       return { items: page.items.map(presentEnvironment), nextCursor: page.nextCursor }
     },
   )
