@@ -1,7 +1,7 @@
 import { createPasswordHasher } from './auth/passwords.js'
 import { API_KEY_PREFIX, hashToken, newOpaqueToken } from './auth/tokens.js'
 import type { Secrets } from './config/secrets.js'
-import type { WriteContext } from './resources/context.js'
+import { flushEvents, type WriteContext } from './resources/context.js'
 import { deploy } from './resources/deployments.js'
 import { createEnvironment } from './resources/environments.js'
 import { createProject } from './resources/projects.js'
@@ -81,6 +81,7 @@ async function seedUser(
     actor: user.username,
     triggerType: 'api',
     options: { secretKeys: secrets.secretKeys, allowLocalSources: false },
+    events: [],
   }
   const { name, displayName, repository, framework } = user.project
   const { project } = await createProject(ctx, {
@@ -90,6 +91,7 @@ async function seedUser(
   const { environment } = await createEnvironment(ctx, project, user.environment)
   for (const ref of ['v1.1.0', 'v1.2.0'])
     await deploy(ctx, project, environment, { source: { git: { ref } } })
+  await flushEvents(ctx)
   const key = newOpaqueToken(API_KEY_PREFIX)
   await insertApiKey(client, {
     userId: created.id,

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { NotFoundError, UnauthorizedError } from '../errors.js'
-import type { WriteContext } from '../resources/context.js'
+import { flushEvents, type WriteContext } from '../resources/context.js'
 import { publicSpec, type SpecOptions } from '../resources/specs.js'
 import type { Deployment } from '../store/deployments.js'
 import type { Environment } from '../store/environments.js'
@@ -30,7 +30,17 @@ export async function runWrite<T>(
       const user = await findUserById(client, request.principal.userId)
       if (!user) throw new UnauthorizedError('this account no longer exists')
       const actor = request.principal.apiKeyId ? `${user.username} (API key)` : user.username
-      return work({ client, ownerId: user.id, actor, triggerType, options: deps.specOptions })
+      const ctx: WriteContext = {
+        client,
+        ownerId: user.id,
+        actor,
+        triggerType,
+        options: deps.specOptions,
+        events: [],
+      }
+      const result = await work(ctx)
+      await flushEvents(ctx)
+      return result
     },
     { dryRun },
   )

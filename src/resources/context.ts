@@ -1,6 +1,6 @@
 import { ConflictError } from '../errors.js'
 import type { PoolClient } from '../store/pool.js'
-import { insertEvent } from '../store/events.js'
+import { insertEvents, type NewEvent } from '../store/events.js'
 import type { Trigger } from '../store/deployments.js'
 import type { SpecOptions } from './specs.js'
 
@@ -13,25 +13,24 @@ export interface WriteContext {
   /** How revisions created by this write are labelled. */
   triggerType: Trigger['type']
   options: SpecOptions
+  /** Events of this write, inserted together by `flushEvents` before the transaction commits. */
+  events: NewEvent[]
 }
 
-/** An API event about an object; messages name fields, never secret values. */
-export async function recordEvent(
+/** Queues an API event about an object; messages name fields, never secret values. */
+export function recordEvent(
   ctx: WriteContext,
   projectId: string,
   object: { kind: 'Project' | 'Environment' | 'Deployment'; id: string; name: string },
   reason: string,
   message: string,
-): Promise<void> {
-  await insertEvent(ctx.client, {
-    projectId,
-    object,
-    type: 'Normal',
-    reason,
-    message,
-    source: 'api',
-    actor: ctx.actor,
-  })
+): void {
+  ctx.events.push({ projectId, object, type: 'Normal', reason, message, source: 'api', actor: ctx.actor })
+}
+
+/** Writes the queued events (one statement); call last, inside the write's transaction. */
+export async function flushEvents(ctx: WriteContext): Promise<void> {
+  await insertEvents(ctx.client, ctx.events.splice(0))
 }
 
 /** Objects being deleted take no more changes: the controller is tearing them down. */

@@ -114,7 +114,7 @@ export async function cancel(
       id: deployment.id,
       name: `${deployment.environmentName}-r${deployment.revision}`,
     }
-    await recordEvent(
+    recordEvent(
       ctx,
       deployment.projectId,
       object,

@@ -36,13 +36,7 @@ export async function createEnvironment(
     labels: input.labels ?? {},
     spec,
   })
-  await recordEvent(
-    ctx,
-    project.id,
-    objectOf(environment),
-    'Created',
-    `environment ${environment.name} created`,
-  )
+  recordEvent(ctx, project.id, objectOf(environment), 'Created', `environment ${environment.name} created`)
   const snapshot = snapshotOf(spec, project)
   const revision =
     snapshot && (await createRevision(ctx, environment, snapshot, { reason: 'first revision' }))
@@ -67,7 +61,7 @@ export async function updateEnvironment(
     return { action: 'unchanged', environment, before: environment.spec }
   }
   const updated = await store.updateEnvironment(ctx.client, environment.id, { spec, labels })
-  await recordEvent(ctx, project.id, objectOf(updated), 'Configured', `environment ${updated.name} updated`)
+  recordEvent(ctx, project.id, objectOf(updated), 'Configured', `environment ${updated.name} updated`)
   const before = snapshotOf(environment.spec, project)
   const after = snapshotOf(spec, project)
   const changed = after ? changedSnapshotFields(before, after) : []
@@ -89,7 +83,7 @@ export async function deleteEnvironment(
 ): Promise<EnvironmentResult> {
   const deleted = await store.requestEnvironmentDeletion(ctx.client, environment.id)
   if (!environment.deletionRequestedAt) {
-    await recordEvent(
+    recordEvent(
       ctx,
       environment.projectId,
       objectOf(environment),

@@ -26,7 +26,7 @@ export async function createProject(ctx: WriteContext, input: ProjectInput): Pro
     labels: input.labels ?? {},
     spec,
   })
-  await recordEvent(
+  recordEvent(
     ctx,
     project.id,
     { kind: 'Project', id: project.id, name: project.name },
@@ -49,7 +49,7 @@ export async function updateProject(
     return { action: 'unchanged', project, before: project.spec }
   }
   const updated = await store.updateProject(ctx.client, project.id, { spec, labels })
-  await recordEvent(
+  recordEvent(
     ctx,
     project.id,
     { kind: 'Project', id: project.id, name: project.name },
@@ -62,7 +62,7 @@ export async function updateProject(
 export async function deleteProject(ctx: WriteContext, project: store.Project): Promise<ProjectResult> {
   const deleted = await store.requestProjectDeletion(ctx.client, project.id)
   if (!project.deletionRequestedAt) {
-    await recordEvent(
+    recordEvent(
       ctx,
       project.id,
       { kind: 'Project', id: project.id, name: project.name },

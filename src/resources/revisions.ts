@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import { ValidationError } from '../errors.js'
-import { insertDeployment, type Deployment } from '../store/deployments.js'
-import { reserveRevision, type Environment } from '../store/environments.js'
+import { insertNextRevision, type Deployment } from '../store/deployments.js'
+import type { Environment } from '../store/environments.js'
 import type { Project, Spec } from '../store/projects.js'
 import { recordEvent, type WriteContext } from './context.js'
 
@@ -76,21 +76,19 @@ export async function createRevision(
   spec: Spec,
   details: { name?: string; trigger?: Deployment['trigger']; reason: string },
 ): Promise<Deployment> {
-  const revision = await reserveRevision(ctx.client, environment.id)
-  const deployment = await insertDeployment(ctx.client, {
+  const deployment = await insertNextRevision(ctx.client, {
     projectId: environment.projectId,
     environmentId: environment.id,
-    revision,
     name: details.name,
     trigger: details.trigger ?? { type: ctx.triggerType, by: ctx.actor },
     spec,
   })
-  await recordEvent(
+  recordEvent(
     ctx,
     environment.projectId,
-    { kind: 'Deployment', id: deployment.id, name: `${environment.name}-r${revision}` },
+    { kind: 'Deployment', id: deployment.id, name: `${environment.name}-r${deployment.revision}` },
     'RevisionCreated',
-    `revision ${revision} of ${environment.name}: ${details.reason}`,
+    `revision ${deployment.revision} of ${environment.name}: ${details.reason}`,
   )
   return deployment
 }

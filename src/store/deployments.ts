@@ -47,10 +47,11 @@ interface DeploymentRow {
   updated_at: Date
 }
 
-const select = `select d.id, d.project_id, p.name as project_name, d.environment_id, e.name as environment_name, d.name,
+const fields = `d.id, d.project_id, p.name as project_name, d.environment_id, e.name as environment_name, d.name,
   d.revision, d.trigger, d.spec, d.generation, d.status, d.cancel_requested_at, d.created_at, d.updated_at,
-  d.created_at::text as created_at_text
-  from deployments d join environments e on e.id = d.environment_id join projects p on p.id = d.project_id`
+  d.created_at::text as created_at_text`
+const select = `select ${fields} from deployments d join environments e on e.id = d.environment_id
+  join projects p on p.id = d.project_id`
 
 function toDeployment(row: DeploymentRow): Deployment {
   return {
@@ -72,43 +73,35 @@ function toDeployment(row: DeploymentRow): Deployment {
 }
 
 /**
- * Inserts a revision. Its initial status (Queued) is written here, once, at creation: from then on only
- * the controller writes status.
+ * Inserts the next revision of an environment in one statement: the number is taken from the
+ * environment row, whose lock then holds until commit, so concurrent deploys get consecutive numbers
+ * with no gap. Its initial status (Queued) is written here, once: from then on only the controller
+ * writes status.
  */
-export async function insertDeployment(
+export async function insertNextRevision(
   db: Db,
-  deployment: {
-    projectId: string
-    environmentId: string
-    revision: number
-    name?: string
-    trigger: Trigger
-    spec: Spec
-  },
+  deployment: { projectId: string; environmentId: string; name?: string; trigger: Trigger; spec: Spec },
 ): Promise<Deployment> {
-  const insert = db.query<{ id: string }>(
-    `insert into deployments (project_id, environment_id, revision, name, trigger, spec, status)
-     values ($1, $2, $3, $4, $5, $6, jsonb_build_object('phase', 'Queued', 'queuedAt', now())) returning id`,
+  const insert = db.query<DeploymentRow>(
+    `with r as (
+       update environments set latest_revision = latest_revision + 1 where id = $2 returning latest_revision
+     ), d as (
+       insert into deployments (project_id, environment_id, revision, name, trigger, spec, status)
+       select $1, $2, r.latest_revision, $3, $4, $5, jsonb_build_object('phase', 'Queued', 'queuedAt', now()) from r
+       returning *
+     )
+     select ${fields} from d join environments e on e.id = d.environment_id join projects p on p.id = d.project_id`,
     [
       deployment.projectId,
       deployment.environmentId,
-      deployment.revision,
       deployment.name ?? null,
       deployment.trigger,
       deployment.spec,
     ],
   )
-  const { rows } = await conflictOnDuplicate(
-    insert,
-    `deployment ${deployment.name ?? ''} already exists`,
-    'GILGAL_DEPLOYMENT_EXISTS',
-  )
-  return (await findDeploymentById(db, rows[0]!.id))!
-}
-
-async function findDeploymentById(db: Db, id: string): Promise<Deployment | undefined> {
-  const { rows } = await db.query<DeploymentRow>(`${select} where d.id = $1`, [id])
-  return rows[0] && toDeployment(rows[0])
+  const message = `deployment ${deployment.name ?? ''} already exists`
+  const { rows } = await conflictOnDuplicate(insert, message, 'GILGAL_DEPLOYMENT_EXISTS')
+  return toDeployment(rows[0]!)
 }
 
 /** A deployment of one of the owner's projects, by id. */
@@ -171,9 +164,12 @@ export async function listDeployments(db: Db, filter: DeploymentFilter): Promise
 
 /** Records a cancel request (a new generation, so the controller wakes). Idempotent. */
 export async function requestCancel(db: Db, id: string): Promise<Deployment> {
-  await db.query(
-    'update deployments set cancel_requested_at = coalesce(cancel_requested_at, now()) where id = $1',
+  const { rows } = await db.query<DeploymentRow>(
+    `with d as (
+       update deployments set cancel_requested_at = coalesce(cancel_requested_at, now()) where id = $1 returning *
+     )
+     select ${fields} from d join environments e on e.id = d.environment_id join projects p on p.id = d.project_id`,
     [id],
   )
-  return (await findDeploymentById(db, id))!
+  return toDeployment(rows[0]!)
 }

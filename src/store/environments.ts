@@ -35,10 +35,13 @@ interface EnvironmentRow {
   deletion_requested_at: Date | null
 }
 
+const fields = `e.id, e.project_id, p.name as project_name, e.name, e.labels, e.spec, e.generation, e.status,
+  e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at`
 // Every read joins the project, so ownership is checked in the same statement that finds the row.
-const select = `select e.id, e.project_id, p.name as project_name, e.name, e.labels, e.spec, e.generation, e.status,
-  e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at
-  from environments e join projects p on p.id = e.project_id`
+const select = `select ${fields} from environments e join projects p on p.id = e.project_id`
+// Writes return the row as reads do, in the same round trip.
+const returning = (write: string) =>
+  `with e as (${write} returning *) select ${fields} from e join projects p on p.id = e.project_id`
 
 function toEnvironment(row: EnvironmentRow): Environment {
   return {
@@ -61,22 +64,14 @@ export async function insertEnvironment(
   db: Db,
   environment: { projectId: string; name: string; labels: Record<string, string>; spec: Spec },
 ): Promise<Environment> {
-  const insert = db.query<{ id: string }>(
-    `insert into environments (project_id, name, labels, spec, status) values ($1, $2, $3, $4, '{"phase":"Pending"}')
-     returning id`,
+  const insert = db.query<EnvironmentRow>(
+    returning(`insert into environments (project_id, name, labels, spec, status)
+      values ($1, $2, $3, $4, '{"phase":"Pending"}')`),
     [environment.projectId, environment.name, environment.labels, environment.spec],
   )
-  const { rows } = await conflictOnDuplicate(
-    insert,
-    `environment ${environment.name} already exists`,
-    'GILGAL_ENVIRONMENT_EXISTS',
-  )
-  return (await findEnvironmentById(db, rows[0]!.id))!
-}
-
-async function findEnvironmentById(db: Db, id: string): Promise<Environment | undefined> {
-  const { rows } = await db.query<EnvironmentRow>(`${select} where e.id = $1`, [id])
-  return rows[0] && toEnvironment(rows[0])
+  const message = `environment ${environment.name} already exists`
+  const { rows } = await conflictOnDuplicate(insert, message, 'GILGAL_ENVIRONMENT_EXISTS')
+  return toEnvironment(rows[0]!)
 }
 
 /** An environment of one of the owner's projects, by id. */
@@ -158,30 +153,19 @@ export async function updateEnvironment(
   id: string,
   changes: { spec: Spec; labels: Record<string, string> },
 ): Promise<Environment> {
-  await db.query('update environments set spec = $2, labels = $3 where id = $1', [
-    id,
-    changes.spec,
-    changes.labels,
-  ])
-  return (await findEnvironmentById(db, id))!
+  const { rows } = await db.query<EnvironmentRow>(
+    returning('update environments set spec = $2, labels = $3 where id = $1'),
+    [id, changes.spec, changes.labels],
+  )
+  return toEnvironment(rows[0]!)
 }
 
 export async function requestEnvironmentDeletion(db: Db, id: string): Promise<Environment> {
-  await db.query(
-    'update environments set deletion_requested_at = coalesce(deletion_requested_at, now()) where id = $1',
+  const { rows } = await db.query<EnvironmentRow>(
+    returning(
+      'update environments set deletion_requested_at = coalesce(deletion_requested_at, now()) where id = $1',
+    ),
     [id],
   )
-  return (await findEnvironmentById(db, id))!
-}
-
-/**
- * Takes the next revision number. The update locks the environment row until the transaction ends,
- * so concurrent deploys queue here and get consecutive numbers with no gap.
- */
-export async function reserveRevision(db: Db, environmentId: string): Promise<number> {
-  const { rows } = await db.query<{ latest_revision: number }>(
-    'update environments set latest_revision = latest_revision + 1 where id = $1 returning latest_revision',
-    [environmentId],
-  )
-  return rows[0]!.latest_revision
+  return toEnvironment(rows[0]!)
 }

@@ -1,5 +1,5 @@
 import { decodeCursor, toPage, type Page } from './pagination.js'
-import type { Pool, PoolClient } from './pool.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 
 type Db = Pool | PoolClient
 
@@ -45,22 +45,29 @@ function toEvent(row: EventRow): GilgalEvent {
   }
 }
 
-/** Records what happened (like `kubectl get events`). Callers never put secret values in `message`. */
-export async function insertEvent(db: Db, event: NewEvent): Promise<void> {
+/**
+ * Records what happened (like `kubectl get events`), all of one write's events in one statement.
+ * Callers never put secret values in `message`.
+ */
+export async function insertEvents(db: Db, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return
+  const column = <T>(pick: (event: NewEvent) => T) => events.map(pick)
   await db.query(
-    `insert into events (project_id, object_kind, object_id, object_name, type, reason, message, source, actor)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [
-      event.projectId,
-      event.object.kind,
-      event.object.id,
-      event.object.name,
-      event.type,
-      event.reason,
-      event.message,
-      event.source,
-      event.actor,
-    ],
+    prepared(
+      `insert into events (project_id, object_kind, object_id, object_name, type, reason, message, source, actor)
+       select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`,
+      [
+        column((e) => e.projectId),
+        column((e) => e.object.kind),
+        column((e) => e.object.id),
+        column((e) => e.object.name),
+        column((e) => e.type),
+        column((e) => e.reason),
+        column((e) => e.message),
+        column((e) => e.source),
+        column((e) => e.actor),
+      ],
+    ),
   )
 }
 
