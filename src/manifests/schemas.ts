@@ -7,7 +7,7 @@ export const KINDS = ['Project', 'Environment', 'Deployment'] as const
 export type ManifestKind = (typeof KINDS)[number]
 
 const SCHEMA_DIR = new URL('../../manifests/schemas/', import.meta.url)
-const SCHEMA_FILES = ['common', 'project', 'environment', 'deployment']
+const SCHEMA_FILES = ['common', 'project', 'environment', 'deployment', 'manifest']
 const SCHEMA_ID = (file: string) => `https://gilgal.dev/schemas/${file}.v1.json`
 
 /** The schema documents, as editors and the HTTP API's OpenAPI see them. */

@@ -32,35 +32,45 @@ export interface AppliedItem {
  */
 export function validateManifests(documents: unknown[]): Manifest[] {
   const errors: FieldError[] = []
+  const problems: string[] = []
   const manifests: Manifest[] = []
   documents.forEach((document, index) => {
     try {
-      assertPlainData(document, `/documents/${index}`)
-      const kind = (document as { kind?: unknown } | null)?.kind
-      if (!KINDS.includes(kind as ManifestKind)) {
-        throw new ValidationError('bad kind', [
-          { path: `/documents/${index}/kind`, message: `must be one of ${KINDS.join(', ')}` },
-        ])
-      }
-      validateManifest(kind as ManifestKind, document, `/documents/${index}`)
-      manifests.push({
-        index,
-        ...(document as Omit<Manifest, 'index'>),
-        spec: (document as { spec?: Spec }).spec ?? {},
-      })
+      manifests.push(validateOne(document, index))
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error
       errors.push(...error.errors)
+      problems.push(
+        `document ${index} (${describe(document)}): ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+      )
     }
   })
-  errors.push(...findDuplicates(manifests))
-  if (errors.length > 0) {
-    throw new ValidationError(
-      `${errors.length} problem(s) in the manifests: ${errors[0]!.path} ${errors[0]!.message}`,
-      errors,
-    )
-  }
+  const duplicates = findDuplicates(manifests)
+  errors.push(...duplicates)
+  problems.push(...duplicates.map((e) => `${e.path} ${e.message}`))
+  if (errors.length > 0) throw new ValidationError(problems.join('; '), errors)
   return manifests
+}
+
+function validateOne(document: unknown, index: number): Manifest {
+  assertPlainData(document, `/documents/${index}`)
+  const kind = (document as { kind?: unknown } | null)?.kind
+  if (!KINDS.includes(kind as ManifestKind)) {
+    throw new ValidationError('bad kind', [
+      { path: `/documents/${index}/kind`, message: `must be one of ${KINDS.join(', ')}` },
+    ])
+  }
+  validateManifest(kind as ManifestKind, document, `/documents/${index}`)
+  return { index, ...(document as Omit<Manifest, 'index'>), spec: (document as { spec?: Spec }).spec ?? {} }
+}
+
+/** "Environment shop/production", as far as a (possibly broken) document allows. */
+function describe(document: unknown): string {
+  const { kind, metadata } = (document ?? {}) as { kind?: unknown; metadata?: Record<string, unknown> }
+  const path = [metadata?.project, metadata?.environment, metadata?.name].filter(
+    (part) => typeof part === 'string',
+  )
+  return `${typeof kind === 'string' ? kind : 'unknown kind'} ${path.join('/') || '(no name)'}`
 }
 
 function findDuplicates(manifests: Manifest[]): FieldError[] {

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
+import { ValidationError } from '../errors.js'
 import * as store from '../store/projects.js'
 import { assertNotDeleting, recordEvent, type WriteContext } from './context.js'
 import { prepareProjectSpec } from './specs.js'
@@ -16,6 +17,27 @@ export interface ProjectResult {
   action: Action
   project: store.Project
   before?: store.Spec
+}
+
+const NAME = /^(?!.*--)[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/
+
+/**
+ * The project name (a DNS label) for what a person typed: "My Shop!" becomes "my-shop", as Vercel does.
+ * Throws when nothing usable is left.
+ */
+export function slugify(text: string): string {
+  const slug = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 40)
+    .replace(/^-+|-+$/g, '')
+  if (!NAME.test(slug)) {
+    const message = 'needs at least one letter or digit'
+    throw new ValidationError(`name ${JSON.stringify(text)} ${message}`, [{ path: '/name', message }])
+  }
+  return slug
 }
 
 export async function createProject(ctx: WriteContext, input: ProjectInput): Promise<ProjectResult> {

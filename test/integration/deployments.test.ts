@@ -68,6 +68,17 @@ describe('manual deploys', () => {
     assert.deepEqual(image.json().spec.source, { image: 'registry.local/shop:1.4.2' })
   })
 
+  test('GET by id answers the revision with its status', async () => {
+    const { projectId } = await setup()
+    const [first] = (await deployments(projectId)).items
+    const response = await api.get(`/api/deployments/${first.metadata.id}`)
+    assert.equal(response.statusCode, 200)
+    assert.deepEqual(response.json(), first)
+    assert.equal(response.json().status.phase, 'Queued')
+    assert.ok(Date.parse(response.json().status.queuedAt))
+    assert.equal((await api.get('/api/deployments/not-a-uuid')).statusCode, 404)
+  })
+
   test('bad requests are refused and create nothing', async () => {
     const { projectId } = await setup()
     const cases: Array<[object, number]> = [

@@ -69,3 +69,20 @@ test('an unknown route answers problem+json 404', async () => {
     code: 'GILGAL_ROUTE_NOT_FOUND',
   })
 })
+
+test('the OpenAPI document lists the routes, and Swagger UI serves it', async () => {
+  const openapi = await app.inject({ method: 'GET', url: '/api/openapi.json' })
+  assert.equal(openapi.statusCode, 200)
+  const paths = Object.keys(openapi.json().paths)
+  for (const path of [
+    '/api/apply',
+    '/api/projects/{id}',
+    '/api/deployments/{id}/rollback',
+    '/api/auth/login',
+  ]) {
+    assert.ok(paths.includes(path), path)
+  }
+  const docs = await app.inject({ method: 'GET', url: '/docs/' })
+  assert.equal(docs.statusCode, 200)
+  assert.match(docs.body, /swagger/i)
+})

@@ -63,6 +63,18 @@ describe('projects', () => {
     assert.equal((await api.post('/api/projects', { name: 'created' })).statusCode, 409)
   })
 
+  test('a name is turned into its slug, and kept as the display name', async () => {
+    const response = await api.post('/api/projects', { name: 'Café Crème Shop!' })
+    assert.equal(response.statusCode, 201)
+    assert.equal(response.json().metadata.name, 'cafe-creme-shop')
+    assert.equal(response.json().spec.displayName, 'Café Crème Shop!')
+    const unusable = await api.post('/api/projects', { name: '!!!' })
+    assert.equal(unusable.statusCode, 422)
+    assert.deepEqual(unusable.json().errors, [
+      { path: '/name', message: 'needs at least one letter or digit' },
+    ])
+  })
+
   test('GET by id and by name; lists paginate with a cursor', async () => {
     const own = await registerUser(app)
     const ownApi = client(app, own)
@@ -146,6 +158,27 @@ describe('environments', () => {
       spec: { source: { git: { ref: 'main' } } },
     })
     assert.equal(gitWithoutUrl.statusCode, 422)
+  })
+
+  test('a project’s environments list in name order, a page at a time', async () => {
+    const project = await createProject()
+    for (const name of ['c-env', 'a-env', 'b-env'])
+      await api.post(`/api/projects/${project.id}/environments`, { name })
+    const first = (await api.get(`/api/projects/${project.name}/environments?limit=2`)).json()
+    const second = (
+      await api.get(`/api/projects/${project.id}/environments?limit=2&cursor=${first.nextCursor}`)
+    ).json()
+    assert.deepEqual(
+      [...first.items, ...second.items].map((e: { metadata: { name: string } }) => e.metadata.name),
+      ['a-env', 'b-env', 'c-env'],
+    )
+    assert.equal(second.nextCursor, null)
+    const empty = await createProject()
+    assert.deepEqual((await api.get(`/api/projects/${empty.id}/environments`)).json(), {
+      items: [],
+      nextCursor: null,
+    })
+    assert.equal((await api.get('/api/projects/no-such-project/environments')).statusCode, 404)
   })
 
   test('GET by id and by project and name', async () => {

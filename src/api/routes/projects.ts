@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { createProject, deleteProject, updateProject } from '../../resources/projects.js'
+import { createProject, deleteProject, slugify, updateProject } from '../../resources/projects.js'
 import { listEvents } from '../../store/events.js'
 import { listProjects } from '../../store/projects.js'
 import { presentProject, requireProject, runWrite, type ResourceDeps } from '../resources.js'
@@ -15,7 +15,6 @@ import {
   timestamp,
 } from '../schemas.js'
 
-const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
 const security = [{ bearer: [] }]
 const tags = ['projects']
 const writeErrors = { 400: problem, 409: problem, 422: problem, ...authErrors }
@@ -78,13 +77,19 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
           type: 'object',
           additionalProperties: false,
           required: ['name'],
-          properties: { name, labels, spec: anySpec },
+          properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, labels, spec: anySpec },
         },
         response: { 201: resource, ...writeErrors },
       },
     },
     async (request, reply) => {
-      const result = await runWrite(deps, request, 'api', (ctx) => createProject(ctx, request.body))
+      const { name: typed, labels, spec } = request.body
+      const name = slugify(typed)
+      // "My Shop" is kept as the display name of the project it names, unless one was given.
+      const withDisplayName = name === typed ? spec : { displayName: typed, ...(spec as object | undefined) }
+      const result = await runWrite(deps, request, 'api', (ctx) =>
+        createProject(ctx, { name, labels, spec: withDisplayName }),
+      )
       return reply.code(201).send(presentProject(result.project))
     },
   )
