@@ -49,7 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     // Unknown fields are refused, not silently dropped; every field error is reported at once.
-    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, allowUnionTypes: true } },
   })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
