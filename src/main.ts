@@ -36,6 +36,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       passwords,
       corsOrigins: config.corsOrigins,
       allowLocalSources: config.allowLocalSources,
+      metricsToken: config.metricsToken,
     })
     await app.listen({ port: config.port, host: config.host })
     log.info(

@@ -6,10 +6,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { PasswordHasher } from '../auth/passwords.js'
 import type { Secrets } from '../config/secrets.js'
 import type { Logger } from '../log.js'
+import { createMetrics, type Metrics } from '../metrics/registry.js'
 import { schemaDocuments } from '../manifests/schemas.js'
 import type { Pool } from '../store/pool.js'
 import type { VersionInfo } from '../version.js'
 import { registerAuth } from './plugins/auth.js'
+import { registerMetrics } from './plugins/metrics.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { registerProblemHandler } from './plugins/problem.js'
 import { apiKeyRoutes } from './routes/api-keys.js'
@@ -29,6 +31,8 @@ export interface AppDeps {
   corsOrigins?: readonly string[]
   /** GILGAL_ALLOW_LOCAL_SOURCES: accept file:// and local-path git sources. */
   allowLocalSources?: boolean
+  metrics?: Metrics
+  metricsToken?: string
   /** Per client address, on register/login/refresh. */
   authRateLimit?: { max: number; timeWindow: number }
 }
@@ -55,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id)
   })
   registerProblemHandler(app)
+  registerMetrics(app, deps.metrics ?? createMetrics(), deps.metricsToken)
   // The API answers JSON; its one HTML page (/docs) sets its own CSP.
   await app.register(helmet, { contentSecurityPolicy: false })
   await app.register(cors, { origin: deps.corsOrigins?.length ? [...deps.corsOrigins] : false })

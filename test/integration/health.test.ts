@@ -86,3 +86,25 @@ test('the OpenAPI document lists the routes, and Swagger UI serves it', async ()
   assert.equal(docs.statusCode, 200)
   assert.match(docs.body, /swagger/i)
 })
+
+test('/metrics serves Prometheus text with every known series, behind the token when one is set', async () => {
+  await app.inject({ method: 'GET', url: '/health' })
+  const response = await app.inject({ method: 'GET', url: '/metrics' })
+  assert.equal(response.statusCode, 200)
+  assert.match(String(response.headers['content-type']), /^text\/plain/)
+  assert.match(response.body, /gilgal_reconcile_total\{kind="Environment",result="error"\} 0/)
+  assert.match(
+    response.body,
+    /gilgal_http_request_duration_seconds_count\{method="GET",route="\/health",status_code="200"\} [1-9]/,
+  )
+  assert.match(response.body, /process_cpu_seconds_total/)
+
+  const guarded = await buildTestApp(db.pool, { metricsToken: 'scrape-token-0123456789' })
+  try {
+    assert.equal((await guarded.inject({ method: 'GET', url: '/metrics' })).statusCode, 401)
+    const headers = { authorization: 'Bearer scrape-token-0123456789' }
+    assert.equal((await guarded.inject({ method: 'GET', url: '/metrics', headers })).statusCode, 200)
+  } finally {
+    await guarded.close()
+  }
+})

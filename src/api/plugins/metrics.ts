@@ -1,0 +1,28 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { UnauthorizedError } from '../../errors.js'
+import type { Metrics } from '../../metrics/registry.js'
+
+/**
+ * `GET /metrics` (Prometheus text) and the request-duration histogram. With GILGAL_METRICS_TOKEN set,
+ * scrapes must send it as a bearer token.
+ */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, token?: string): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    const labels = { method: request.method, route, status_code: String(reply.statusCode) }
+    metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000)
+  })
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (token && !sameSecret(request.headers.authorization ?? '', `Bearer ${token}`)) {
+      throw new UnauthorizedError('send the metrics token as Authorization: Bearer <token>')
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
