@@ -165,9 +165,21 @@ async function requireProjectNamed(ctx: WriteContext, name: string): Promise<Pro
 }
 
 async function pruneEnvironments(ctx: WriteContext, manifests: Manifest[]): Promise<AppliedItem[]> {
-  const listed = new Set(manifests.filter((m) => m.kind === 'Environment').map(identify))
+  // An environment is kept when any document names it: its own manifest or a Deployment's target.
+  const listed = new Set(
+    manifests.flatMap((m) =>
+      m.kind === 'Environment'
+        ? [identify(m)]
+        : m.kind === 'Deployment'
+          ? [`${m.metadata.project}/${m.metadata.environment}`]
+          : [],
+    ),
+  )
+  // Only projects the request describes (as a Project or through its Environments) are pruned.
   const projectNames = new Set(
-    manifests.map((m) => (m.kind === 'Project' ? m.metadata.name : m.metadata.project!)),
+    manifests.flatMap((m) =>
+      m.kind === 'Project' ? [m.metadata.name] : m.kind === 'Environment' ? [m.metadata.project!] : [],
+    ),
   )
   const items: AppliedItem[] = []
   for (const projectName of projectNames) {

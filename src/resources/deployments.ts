@@ -6,7 +6,7 @@ import type { Project, Spec } from '../store/projects.js'
 import { assertNotDeleting, recordEvent, type WriteContext } from './context.js'
 import type { Action } from './projects.js'
 import { createRevision, SNAPSHOT_FIELDS, snapshotOf } from './revisions.js'
-import { assertPlainData } from './specs.js'
+import { assertPlainData, assertSourceAllowed } from './specs.js'
 
 type Source = { git: { url?: string; ref?: string; path?: string } } | { image: string }
 
@@ -21,6 +21,8 @@ export async function deploy(
   request: { source?: Source; name?: string },
 ): Promise<{ action: Action; deployment: deployments.Deployment }> {
   assertPlainData(request.source, '/spec/source')
+  assertSourceAllowed(request.source, '/source/git/url', ctx.options)
+  assertNotDeleting(project)
   assertNotDeleting(environment)
   const spec = snapshotOf(environment.spec, project, request.source)
   if (!spec) {
@@ -51,8 +53,9 @@ function sameRequest(stored: Spec, requested: Spec): boolean {
 
 /**
  * Rollback as a desired-state write (as in Heroku): a new revision with the old one's full
- * configuration, secrets included, pinned to the commit it ran, and the environment's snapshotted fields
- * restored to match, so the next config change builds on what actually runs.
+ * configuration, secrets included, pinned to the commit it ran; the environment's configuration fields
+ * are restored to match (so the next config change does not bring back the config rolled away from),
+ * while its source keeps following its ref.
  */
 export async function rollback(
   ctx: WriteContext,
@@ -78,7 +81,9 @@ export async function rollback(
     rollbackOf: { id: target.id, revision: target.revision },
   }
   const restored: Spec = { ...environment!.spec }
-  for (const field of SNAPSHOT_FIELDS) restored[field] = spec[field] ?? undefined
+  // The configuration goes back; the source does not: the environment keeps following its ref, and
+  // only this revision is pinned to the commit that ran.
+  for (const field of SNAPSHOT_FIELDS) if (field !== 'source') restored[field] = spec[field] ?? undefined
   await environments.updateEnvironment(ctx.client, environment!.id, {
     spec: restored,
     labels: environment!.labels,

@@ -95,6 +95,13 @@ export function prepareProjectSpec(input: unknown, stored: Spec | undefined, opt
   return spec
 }
 
+/** Refuses a local git source (file:// or a path) unless the server allows them. */
+export function assertSourceAllowed(source: unknown, path: string, options: SpecOptions): void {
+  const errors: FieldError[] = []
+  checkLocalSource((source as { git?: { url?: string } } | undefined)?.git?.url, path, options, errors)
+  if (errors.length > 0) throw new ValidationError(`${errors[0]!.path} ${errors[0]!.message}`, errors)
+}
+
 function checkLocalSource(
   url: string | undefined,
   path: string,

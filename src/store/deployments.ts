@@ -141,7 +141,7 @@ export interface DeploymentFilter {
 
 /** Newest first. */
 export async function listDeployments(db: Db, filter: DeploymentFilter): Promise<Page<Deployment>> {
-  const after = decodeCursor(filter.cursor, ['string', 'number', 'string'])
+  const after = decodeCursor(filter.cursor, ['timestamp', 'int', 'uuid'])
   const { rows } = await db.query<DeploymentRow>(
     prepared(
       `${select} where d.project_id = $1 and ($2::uuid is null or d.environment_id = $2) and ($3::text is null or d.phase = $3)

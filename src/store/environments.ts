@@ -116,7 +116,7 @@ export async function listEnvironments(
   limit: number,
   cursor?: string,
 ): Promise<Page<Environment> | undefined> {
-  const after = decodeCursor(cursor, ['string'])
+  const after = decodeCursor(cursor, ['text'])
   const by = isUuid(projectIdOrName) ? 'p.id' : 'p.name'
   const { rows } = await db.query<EnvironmentRow & { found: string }>(
     prepared(

@@ -78,7 +78,7 @@ export async function listEvents(
   limit: number,
   cursor?: string,
 ): Promise<Page<GilgalEvent>> {
-  const after = decodeCursor(cursor, ['number'])
+  const after = decodeCursor(cursor, ['int'])
   const { rows } = await db.query<EventRow>(
     `select * from events where project_id = $1 and ($2::bigint is null or id < $2) order by id desc limit $3`,
     [projectId, after?.[0] ?? null, limit + 1],

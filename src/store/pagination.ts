@@ -10,9 +10,22 @@ export function encodeCursor(position: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url')
 }
 
+type CursorField = 'text' | 'int' | 'uuid' | 'timestamp'
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)$/
+
+// Each position is checked as the query will use it, so a forged cursor is a 422, never a database error.
+const FIELD_CHECKS: Record<CursorField, (value: unknown) => boolean> = {
+  text: (value) => typeof value === 'string' && value.length <= 200,
+  int: (value) => Number.isSafeInteger(value),
+  uuid: (value) => typeof value === 'string' && isUuid(value),
+  timestamp: (value) =>
+    typeof value === 'string' && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)),
+}
+
 export function decodeCursor(
   cursor: string | undefined,
-  shape: readonly ('string' | 'number')[],
+  shape: readonly CursorField[],
 ): unknown[] | undefined {
   if (cursor === undefined) return undefined
   let position: unknown
@@ -24,11 +37,12 @@ export function decodeCursor(
   const valid =
     Array.isArray(position) &&
     position.length === shape.length &&
-    position.every((value, index) => typeof value === shape[index])
-  if (!valid)
+    position.every((value, index) => FIELD_CHECKS[shape[index]!](value))
+  if (!valid) {
     throw new ValidationError('cursor is invalid', [
       { path: 'querystring/cursor', message: 'is not a cursor this API gave out' },
     ])
+  }
   return position as unknown[]
 }
 

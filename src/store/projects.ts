@@ -88,7 +88,7 @@ export async function listProjects(
   limit: number,
   cursor?: string,
 ): Promise<Page<Project>> {
-  const after = decodeCursor(cursor, ['string'])
+  const after = decodeCursor(cursor, ['text'])
   const { rows } = await db.query<ProjectRow>(
     prepared(
       `select ${columns} from projects where owner_id = $1 and ($2::text is null or name > $2) order by name limit $3`,

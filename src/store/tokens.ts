@@ -65,6 +65,15 @@ export async function findRefreshToken(db: Db, tokenHash: string): Promise<Refre
   return rows[0] && toRefreshToken(rows[0])
 }
 
+/**
+ * Serialises every refresh-token write of one user until the transaction ends. Without it, a revocation
+ * (reuse detection, logout, password change) running beside a rotation would miss the token the
+ * rotation is inserting, and that token would outlive the revocation.
+ */
+export async function lockUserTokens(db: PoolClient, userId: string): Promise<void> {
+  await db.query("select pg_advisory_xact_lock(hashtextextended('refresh-tokens:' || $1, 0))", [userId])
+}
+
 export async function revokeTokenFamily(db: Db, familyId: string): Promise<void> {
   await db.query('update refresh_tokens set revoked_at = now() where family_id = $1 and revoked_at is null', [
     familyId,

@@ -148,6 +148,15 @@ spec: { replicas: many }
   })
 
   test('a document that fails while writing rolls back the whole request', async () => {
+    const local = `${manifests('local-src')}---
+apiVersion: gilgal.dev/v1
+kind: Deployment
+metadata: { name: sneaky, project: local-src, environment: production }
+spec: { source: { git: { url: 'file:///etc' } } }
+`
+    const refused = await apply(local)
+    assert.equal(refused.statusCode, 422)
+    assert.match(refused.json().detail, /local source/)
     const orphan = `${manifests('rolled')}---
 apiVersion: gilgal.dev/v1
 kind: Environment
@@ -197,6 +206,30 @@ metadata: { name: staging, project: pruned }
     assert.deepEqual(rows, [{ name: 'staging' }])
     const again = await apply(manifests('pruned'), '?prune=true')
     assert.equal(again.json().items.length, 2, 'an environment already being deleted is not deleted again')
+  })
+
+  test('prune keeps the environment a Deployment targets, and leaves projects only deployed to alone', async () => {
+    const two = `${manifests('targets')}---
+apiVersion: gilgal.dev/v1
+kind: Environment
+metadata: { name: staging, project: targets }
+`
+    await apply(two)
+    const deployOnly = `
+apiVersion: gilgal.dev/v1
+kind: Deployment
+metadata: { name: hotfix, project: targets, environment: staging }
+`
+    const response = await apply(deployOnly, '?prune=true')
+    assert.deepEqual(
+      response.json().items.map((i: { kind: string; action: string }) => `${i.kind}:${i.action}`),
+      ['Deployment:created'],
+    )
+    const { rowCount } = await db.pool.query(
+      'select 1 from environments where deletion_requested_at is not null and name = $1',
+      ['production'],
+    )
+    assert.equal(rowCount, 0, 'nothing was pruned')
   })
 
   test('a named Deployment is idempotent by name and immutable', async () => {

@@ -42,6 +42,9 @@ describe('register and login', () => {
     const session = registered.json()
     assert.deepEqual(Object.keys(session).sort(), ['accessToken', 'expiresIn', 'refreshToken', 'user'])
     assert.equal(session.expiresIn, 900)
+    const claims = JSON.parse(Buffer.from(session.accessToken.split('.')[1], 'base64url').toString())
+    assert.equal(claims.exp - claims.iat, 900, 'the access token itself lives 15 minutes')
+    assert.deepEqual([claims.iss, claims.aud, claims.sub], ['gilgal', 'gilgal-api', session.user.id])
     assert.deepEqual(Object.keys(session.user).sort(), ['createdAt', 'email', 'id', 'username'])
     const login = await post('/api/auth/login', { email: 'ada@example.COM', password: body.password })
     assert.equal(login.statusCode, 200)
@@ -273,18 +276,30 @@ describe('API keys', () => {
     const writeKey = (await createKey(user, 'write')).json().key
     assert.equal((await me(`Bearer ${readKey}`)).statusCode, 200)
     const refused = await post(
-      '/api/auth/api-keys',
-      { name: 'x', scope: 'write' },
+      '/api/projects',
+      { name: 'from-read-key' },
       { authorization: `Bearer ${readKey}` },
     )
     assert.equal(refused.statusCode, 403)
     assert.equal(refused.json().code, 'GILGAL_READ_ONLY_KEY')
     const allowed = await post(
-      '/api/auth/api-keys',
-      { name: 'y', scope: 'read' },
+      '/api/projects',
+      { name: 'from-write-key' },
       { authorization: `Bearer ${writeKey}` },
     )
     assert.equal(allowed.statusCode, 201)
+  })
+
+  test('an API key cannot mint or revoke API keys: that takes a login session', async () => {
+    const user = await registerUser(app)
+    const { id, key } = (await createKey(user, 'write')).json()
+    const headers = { authorization: `Bearer ${key}` }
+    const minted = await post('/api/auth/api-keys', { name: 'more', scope: 'write' }, headers)
+    assert.equal(minted.statusCode, 403)
+    assert.equal(minted.json().code, 'GILGAL_SESSION_REQUIRED')
+    const revoked = await app.inject({ method: 'DELETE', url: `/api/auth/api-keys/${id}`, headers })
+    assert.equal(revoked.statusCode, 403)
+    assert.equal((await me(`Bearer ${key}`)).statusCode, 200)
   })
 
   test('a deleted key stops working; another user’s key answers 404', async () => {

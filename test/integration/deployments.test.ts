@@ -87,6 +87,8 @@ describe('manual deploys', () => {
       [{ environment: 'production', source: { image: 'UPPER/case' } }, 400],
       [{ environment: 'production', extra: 1 }, 400],
     ]
+    cases.push([{ environment: 'production', source: { git: { url: 'file:///etc' } } }, 422])
+    cases.push([{ environment: 'production', source: { git: { url: '/var/lib/gilgal' } } }, 422])
     for (const [body, status] of cases) {
       assert.equal(
         (await api.post(`/api/projects/${projectId}/deployments`, body)).statusCode,
@@ -146,6 +148,9 @@ describe('listing', () => {
     assert.equal(page2.nextCursor, null)
     assert.equal((await api.get(`/api/projects/${projectId}/deployments?phase=Running`)).statusCode, 400)
     assert.equal((await api.get(`/api/projects/${projectId}/deployments?environment=nope`)).statusCode, 404)
+    const forged = Buffer.from(JSON.stringify(['not-a-time', 1, 'x'])).toString('base64url')
+    const response = await api.get(`/api/projects/${projectId}/deployments?cursor=${forged}`)
+    assert.equal(response.statusCode, 422, 'a forged cursor is refused before it reaches the database')
   })
 })
 
@@ -207,6 +212,15 @@ describe('rollback', () => {
     assert.deepEqual(rows[0].environment, rows[0].original, 'and the environment’s')
     const environment = (await api.get(`/api/environments/${environmentId}`)).json()
     assert.deepEqual(environment.spec.env, { MODE: 'one' })
+    assert.equal(environment.spec.source, undefined, 'the environment keeps following its ref')
+    const next = (
+      await api.post(`/api/projects/${projectId}/deployments`, { environment: 'production' })
+    ).json()
+    assert.equal(
+      next.spec.source.git.ref,
+      'HEAD',
+      'a plain deploy after a rollback builds the newest commit again',
+    )
     assert.equal(environment.spec.port, 3000)
     assert.equal(
       environment.metadata.latestRevision,

@@ -5,6 +5,7 @@ import { ForbiddenError, UnauthorizedError } from '../../errors.js'
 import { useApiKey, type ApiKeyScope } from '../../store/api-keys.js'
 import type { Pool } from '../../store/pool.js'
 
+// @fastify/jwt reads a numeric expiresIn as seconds.
 export const ACCESS_TOKEN_SECONDS = 15 * 60
 const ISSUER = 'gilgal'
 const AUDIENCE = 'gilgal-api'
@@ -44,7 +45,7 @@ export async function registerAuth(
 ): Promise<void> {
   await app.register(fastifyJwt, {
     secret: deps.jwtSecret,
-    sign: { algorithm: 'HS256', iss: ISSUER, aud: AUDIENCE, expiresIn: ACCESS_TOKEN_SECONDS * 1000 },
+    sign: { algorithm: 'HS256', iss: ISSUER, aud: AUDIENCE, expiresIn: ACCESS_TOKEN_SECONDS },
     verify: {
       algorithms: ['HS256'],
       allowedIss: ISSUER,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { API_KEY_PREFIX, hashToken, newOpaqueToken } from '../../auth/tokens.js'
-import { NotFoundError } from '../../errors.js'
+import { ForbiddenError, NotFoundError } from '../../errors.js'
+import type { Principal } from '../plugins/auth.js'
 import * as apiKeys from '../../store/api-keys.js'
 import type { Pool } from '../../store/pool.js'
 import { authErrors, nullableTimestamp, problem, timestamp, uuid } from '../schemas.js'
@@ -21,6 +22,16 @@ const keyOut = {
 
 // Enough of the key to recognise it in a list, far too little to use it.
 const VISIBLE_PREFIX_LENGTH = API_KEY_PREFIX.length + 6
+
+/** Keys are managed from a login session: a leaked key cannot mint more keys or revoke the others. */
+function requireSession(principal: Principal): void {
+  if (principal.apiKeyId) {
+    throw new ForbiddenError(
+      'API keys cannot create or revoke API keys: log in to manage them',
+      'GILGAL_SESSION_REQUIRED',
+    )
+  }
+}
 
 function present(key: apiKeys.ApiKey) {
   const { id, name, scope, prefix, lastUsedAt, createdAt } = key
@@ -74,6 +85,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): 
       },
     },
     async (request, reply) => {
+      requireSession(request.principal)
       const key = newOpaqueToken(API_KEY_PREFIX)
       const stored = await apiKeys.insertApiKey(deps.pool, {
         userId: request.principal.userId,
@@ -98,6 +110,7 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): 
       },
     },
     async (request, reply) => {
+      requireSession(request.principal)
       if (!(await apiKeys.revokeApiKey(deps.pool, request.principal.userId, request.params.id))) {
         throw new NotFoundError('no such API key', 'GILGAL_API_KEY_NOT_FOUND')
       }

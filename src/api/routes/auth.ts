@@ -133,14 +133,18 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     async (request) => {
       const tokenHash = hashToken(request.body.refreshToken)
       const session = await withTransaction(pool, async (client) => {
+        const presented = await tokens.findRefreshToken(client, tokenHash)
+        if (!presented) return undefined
+        await tokens.lockUserTokens(client, presented.userId)
         const consumed = await tokens.consumeRefreshToken(client, tokenHash)
         const user = consumed && (await users.findUserById(client, consumed.userId))
-        return user && issueSession(client, user, consumed.familyId)
+        if (user) return issueSession(client, user, consumed.familyId)
+        // A used or revoked token presented again means it leaked: end every session descended from it.
+        if (presented.usedAt || presented.revokedAt)
+          await tokens.revokeTokenFamily(client, presented.familyId)
+        return undefined
       })
       if (session) return session
-      // A used or revoked token presented again means it leaked: end every session descended from it.
-      const known = await tokens.findRefreshToken(pool, tokenHash)
-      if (known && (known.usedAt || known.revokedAt)) await tokens.revokeTokenFamily(pool, known.familyId)
       throw new UnauthorizedError(
         'refresh token is invalid, expired or already used',
         'GILGAL_INVALID_REFRESH_TOKEN',
@@ -152,8 +156,12 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     '/logout',
     { schema: { tags: ['auth'], body: refreshBody, response: { 204: { type: 'null' }, 400: problem } } },
     async (request, reply) => {
-      const known = await tokens.findRefreshToken(pool, hashToken(request.body.refreshToken))
-      if (known) await tokens.revokeTokenFamily(pool, known.familyId)
+      await withTransaction(pool, async (client) => {
+        const known = await tokens.findRefreshToken(client, hashToken(request.body.refreshToken))
+        if (!known) return
+        await tokens.lockUserTokens(client, known.userId)
+        await tokens.revokeTokenFamily(client, known.familyId)
+      })
       return reply.code(204).send()
     },
   )
@@ -196,7 +204,10 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
         await withTransaction(pool, async (client) => {
           const updated = await users.updateUser(client, user.id, { username: newUsername, passwordHash })
           // A new password ends every session: whoever knew the old one must log in again.
-          if (passwordHash) await tokens.revokeUserTokens(client, user.id)
+          if (passwordHash) {
+            await tokens.lockUserTokens(client, user.id)
+            await tokens.revokeUserTokens(client, user.id)
+          }
           return updated
         }),
       )

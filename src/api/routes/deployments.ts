@@ -108,8 +108,13 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     },
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) => {
-        const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId)
-        const environment = await findProjectEnvironment(ctx.client, project.id, request.body.environment)
+        const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
+        const environment = await findProjectEnvironment(
+          ctx.client,
+          project.id,
+          request.body.environment,
+          true,
+        )
         if (!environment)
           throw new NotFoundError(
             `environment ${request.body.environment} not found`,

@@ -88,7 +88,8 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
     },
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) => {
-        const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId)
+        // Locked, so a deletion request committing meanwhile cannot miss the new environment.
+        const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
         return createEnvironment(ctx, project, request.body)
       })
       return reply.code(201).send(presentEnvironment(result.environment))
@@ -141,7 +142,13 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
         tags,
         security,
         params: idParams('id'),
-        body: { type: 'object', additionalProperties: false, properties: { labels, spec: anySpec } },
+        // PUT replaces: the spec is required, so leaving it out cannot wipe it.
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['spec'],
+          properties: { labels, spec: anySpec },
+        },
         response: { 200: resource, ...writeErrors },
       },
     },

@@ -117,7 +117,13 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
         tags,
         security,
         params: idParams('id'),
-        body: { type: 'object', additionalProperties: false, properties: { labels, spec: anySpec } },
+        // PUT replaces: the spec is required, so leaving it out cannot wipe it.
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['spec'],
+          properties: { labels, spec: anySpec },
+        },
         response: { 200: resource, ...writeErrors },
       },
     },
