@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from './api/app.js'
+import { buildApp, buildOpsApp } from './api/app.js'
 import { seed } from './seed.js'
 import { createPasswordHasher } from './auth/passwords.js'
 import type { Config } from './config/index.js'
@@ -7,37 +7,62 @@ import { loadSecrets } from './config/secrets.js'
 import type { Logger } from './log.js'
 import { openDatabase, type Database } from './store/database.js'
 import { migrate } from './store/migrate.js'
+import type { Pool } from './store/pool.js'
+import { ControllerManager, type ReconcilerSet } from './controller/manager.js'
+import { createMetrics } from './metrics/registry.js'
+import { createStatusReconciler } from './reconcilers/status.js'
 import { readVersionInfo } from './version.js'
 
 export interface RunningServer {
   readonly app: FastifyInstance
   readonly database: Database
-  /** Graceful: stop accepting, let in-flight requests finish, close the pool, stop embedded PostgreSQL. */
+  readonly controller: ControllerManager | undefined
+  /** Graceful: stop accepting, let in-flight work finish, release the lease, close the pool, stop PostgreSQL. */
   stop(): Promise<void>
 }
 
 /**
- * The composition root: config → secrets → database (embedded unless DATABASE_URL) → migrate → API.
- * Later issues add the controller here, by role. Anything that fails on the way releases what was
- * already started, so a refused start leaves no PostgreSQL running behind it.
+ * The composition root: config → secrets → database (embedded unless DATABASE_URL) → migrate → API
+ * and/or controller by GILGAL_ROLE. A controller-only process still serves /health, /readyz and
+ * /metrics on PORT. Anything that fails on the way releases what was already started, so a refused
+ * start leaves no PostgreSQL running behind it.
  */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  log: Logger,
+  onFatal: (error: Error) => void,
+): Promise<RunningServer> {
   const secrets = await loadSecrets(config)
   const version = await readVersionInfo()
   const database = await openDatabase(config, log)
   const passwords = createPasswordHasher()
+  const metrics = createMetrics()
+  let controller: ControllerManager | undefined
   try {
     await migrate(database.pool, log)
-    const app = await buildApp({
-      pool: database.pool,
-      log,
-      version,
-      secrets,
-      passwords,
-      corsOrigins: config.corsOrigins,
-      allowLocalSources: config.allowLocalSources,
-      metricsToken: config.metricsToken,
-    })
+    const common = { pool: database.pool, log, version, metrics, metricsToken: config.metricsToken }
+    const app =
+      config.role === 'controller'
+        ? await buildOpsApp(common)
+        : await buildApp({
+            ...common,
+            secrets,
+            passwords,
+            corsOrigins: config.corsOrigins,
+            allowLocalSources: config.allowLocalSources,
+          })
+    if (config.role !== 'api') {
+      controller = new ControllerManager({
+        pool: database.pool,
+        databaseUrl: database.url,
+        log: log.child({ component: 'controller' }),
+        metrics,
+        resyncSeconds: config.resyncSeconds,
+        buildReconcilers: () => statusReconcilers(database.pool),
+        onFatal,
+      })
+      await controller.start()
+    }
     await app.listen({ port: config.port, host: config.host })
     log.info(
       { role: config.role, embeddedDatabase: database.embedded, version: version.version },
@@ -46,17 +71,28 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     return {
       app,
       database,
+      controller,
       async stop() {
         await app.close()
+        await controller?.stop()
         await passwords.close()
         await database.close()
         log.info('gilgal stopped')
       },
     }
   } catch (error) {
+    await controller?.stop().catch(() => undefined)
     await passwords.close()
     await database.close()
     throw error
+  }
+}
+
+function statusReconcilers(pool: Pool): ReconcilerSet {
+  return {
+    Project: createStatusReconciler(pool, 'Project'),
+    Environment: createStatusReconciler(pool, 'Environment'),
+    Deployment: createStatusReconciler(pool, 'Deployment'),
   }
 }
 

@@ -87,3 +87,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(applyRoutes, { prefix: '/api', ...resources })
   return app
 }
+
+/** What a controller-only process serves on its port: liveness, readiness and metrics. */
+export async function buildOpsApp(
+  deps: Pick<AppDeps, 'pool' | 'log' | 'version' | 'metrics' | 'metricsToken'>,
+) {
+  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, genReqId: () => randomUUID() })
+  registerProblemHandler(app)
+  registerMetrics(app, deps.metrics ?? createMetrics(), deps.metricsToken)
+  await app.register(healthRoutes, { pool: deps.pool, version: deps.version })
+  return app
+}

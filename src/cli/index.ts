@@ -15,7 +15,7 @@ program
   .action(async () => {
     const config = parseConfig()
     const log = createLogger(config.logLevel)
-    const server = await startServer(config, log)
+    const server = await startServer(config, log, () => process.exit(1))
     stopOnSignals(server, log)
   })
 

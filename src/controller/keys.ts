@@ -1,6 +1,7 @@
 /** Work-queue keys are `Kind/id` (DESIGN.md section 4): they name an object, never an event. */
-export const KINDS = ['Project', 'Environment', 'Deployment'] as const
-export type Kind = (typeof KINDS)[number]
+import { KINDS, type Kind } from '../kinds.js'
+
+export { KINDS, type Kind }
 
 export interface ObjectKey {
   kind: Kind

@@ -91,6 +91,10 @@ export class WorkQueue {
     return this.queuedAt.size
   }
 
+  queuedKeys(): IterableIterator<string> {
+    return this.queuedAt.keys()
+  }
+
   get runningKeys(): string[] {
     return [...this.running.keys()]
   }

@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { ValidationError, type FieldError } from '../errors.js'
 
-export const KINDS = ['Project', 'Environment', 'Deployment'] as const
-export type ManifestKind = (typeof KINDS)[number]
+import { KINDS, type Kind } from '../kinds.js'
+
+export { KINDS }
+export type ManifestKind = Kind
 
 const SCHEMA_DIR = new URL('../../manifests/schemas/', import.meta.url)
 const SCHEMA_FILES = ['common', 'project', 'environment', 'deployment', 'manifest']

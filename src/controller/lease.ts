@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto'
+import os from 'node:os'
+import { GilgalError } from '../errors.js'
+import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics/registry.js'
+import { acquireLease, isLeaseCurrent, releaseLease, renewLease } from '../store/leases.js'
+import type { Pool } from '../store/pool.js'
+import { systemClock, type Clock } from './workqueue.js'
+
+/** Thrown by a fence whose epoch is no longer current: this process must not touch Docker. */
+export class FencedError extends GilgalError {
+  constructor(epoch: number) {
+    super('GILGAL_FENCED', 503, 'Not the leader', `leadership epoch ${epoch} is over: refusing to act`)
+  }
+}
+
+/** Checks, before each Docker mutation, that the lease epoch a reconcile started under still holds. */
+export interface Fence {
+  readonly epoch: number
+  assertCurrent(): Promise<void>
+}
+
+export interface LeaderCallbacks {
+  onStartedLeading(fence: Fence): void
+  onStoppedLeading(reason: string): void
+}
+
+export interface LeaseOptions {
+  pool: Pool
+  log: Logger
+  metrics?: Metrics
+  name?: string
+  holder?: string
+  ttlMs?: number
+  renewMs?: number
+  clock?: Clock
+}
+
+/**
+ * Leader election through a lease row (controller-runtime's leaderelection contract): campaign until
+ * the lease is free, renew every `renewMs`, and stop leading at once when a renewal fails, is refused,
+ * or is late (a watchdog fires `ttlMs - renewMs` after the last success). A paused-then-resumed former
+ * leader is also stopped by the fence: its epoch is no longer current in the database.
+ */
+export class LeaderElector {
+  readonly holder: string
+  private readonly name: string
+  private readonly ttlMs: number
+  private readonly renewMs: number
+  private readonly clock: Clock
+  private epoch: number | undefined
+  private tickTimer: unknown
+  private watchdog: unknown
+  private stopped = false
+  private callbacks: LeaderCallbacks | undefined
+
+  constructor(private readonly options: LeaseOptions) {
+    this.name = options.name ?? 'controller'
+    this.holder = options.holder ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
+    this.ttlMs = options.ttlMs ?? 10_000
+    this.renewMs = options.renewMs ?? 2_000
+    this.clock = options.clock ?? systemClock
+  }
+
+  get isLeader(): boolean {
+    return this.epoch !== undefined
+  }
+
+  start(callbacks: LeaderCallbacks): void {
+    this.callbacks = callbacks
+    void this.tick()
+  }
+
+  /** Stops campaigning; a held lease is released so a standby takes over without waiting. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.clock.clearTimeout(this.tickTimer)
+    const epoch = this.epoch
+    if (epoch === undefined) return
+    this.lose('shutting down')
+    await releaseLease(this.options.pool, this.name, this.holder, epoch).catch((error: unknown) =>
+      this.options.log.warn({ err: error }, 'lease release failed'),
+    )
+  }
+
+  fence(epoch: number): Fence {
+    const { pool } = this.options
+    return {
+      epoch,
+      assertCurrent: async () => {
+        if (this.epoch !== epoch || !(await isLeaseCurrent(pool, this.name, this.holder, epoch))) {
+          throw new FencedError(epoch)
+        }
+      },
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return
+    try {
+      if (this.epoch === undefined) await this.campaign()
+      else await this.renew(this.epoch)
+    } catch (error) {
+      this.options.log.warn(
+        { err: error },
+        this.epoch === undefined ? 'lease campaign failed' : 'lease renewal failed',
+      )
+      if (this.epoch !== undefined) this.lose('renewal failed')
+    }
+    if (!this.stopped) this.tickTimer = this.clock.setTimeout(() => void this.tick(), this.renewMs)
+  }
+
+  private async campaign(): Promise<void> {
+    const lease = await acquireLease(this.options.pool, this.name, this.holder, this.ttlMs)
+    if (!lease || this.stopped) return
+    this.epoch = lease.epoch
+    this.armWatchdog()
+    this.options.metrics?.leader.set(1)
+    this.options.log.info({ holder: this.holder, epoch: lease.epoch }, 'became leader')
+    this.callbacks?.onStartedLeading(this.fence(lease.epoch))
+  }
+
+  private async renew(epoch: number): Promise<void> {
+    const lease = await renewLease(this.options.pool, this.name, this.holder, epoch, this.ttlMs)
+    if (this.epoch !== epoch) return
+    if (lease) this.armWatchdog()
+    else this.lose('lease lost')
+  }
+
+  private armWatchdog(): void {
+    this.clock.clearTimeout(this.watchdog)
+    this.watchdog = this.clock.setTimeout(() => this.lose('renewal late'), this.ttlMs - this.renewMs)
+  }
+
+  private lose(reason: string): void {
+    if (this.epoch === undefined) return
+    this.options.log.warn({ holder: this.holder, epoch: this.epoch, reason }, 'stopped leading')
+    this.epoch = undefined
+    this.clock.clearTimeout(this.watchdog)
+    this.options.metrics?.leader.set(0)
+    this.callbacks?.onStoppedLeading(reason)
+  }
+}

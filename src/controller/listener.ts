@@ -1,0 +1,95 @@
+import pgListen, { type Subscriber } from 'pg-listen'
+import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics/registry.js'
+import { formatKey, KINDS, type Kind } from './keys.js'
+
+// pg-listen is CommonJS with an ES default export: from ESM the function is `.default`.
+const createSubscriber = pgListen.default
+
+export const CHANNEL = 'gilgal_changes'
+
+export interface Change {
+  key: string
+  /** The trigger's clock, epoch seconds, when the change was made. */
+  at?: number
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** A `gilgal_changes` payload as a work-queue key, or undefined when it is not one of ours. */
+export function parseChange(payload: string): Change | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(payload)
+  } catch {
+    return undefined
+  }
+  const { kind, id, at } = (value ?? {}) as { kind?: unknown; id?: unknown; at?: unknown }
+  if (!KINDS.includes(kind as Kind) || typeof id !== 'string' || !UUID.test(id)) return undefined
+  return { key: formatKey({ kind: kind as Kind, id }), at: typeof at === 'number' ? at : undefined }
+}
+
+export interface ListenerOptions {
+  url: string
+  log: Logger
+  metrics?: Metrics
+  onChange(change: Change): void
+  /** After the first connect and every reconnect: the caller resyncs, since notifications sent while we
+   * were away are gone. */
+  onConnected(): void
+  /** Reconnecting gave up: the process must exit (a supervisor restarts it) rather than run deaf. */
+  onFatal(error: Error): void
+  paranoidCheckMs?: number
+  retryTimeoutMs?: number
+}
+
+/**
+ * The dedicated LISTEN connection (pg-listen). Payloads are kept as text by pg-listen and parsed here,
+ * so a bad payload is logged and counted, never mistaken for a connection failure. A paranoid check
+ * (`select 1` on the idle connection) detects a half-open socket; reconnection backs off up to 5 s
+ * between attempts and gives up after `retryTimeoutMs`.
+ */
+export class ChangeListener {
+  private readonly subscriber: Subscriber<Record<string, string>>
+
+  constructor(private readonly options: ListenerOptions) {
+    this.subscriber = createSubscriber(
+      { connectionString: options.url, keepAlive: true },
+      {
+        parse: (text: string) => text,
+        paranoidChecking: options.paranoidCheckMs ?? 10_000,
+        retryInterval: (attempt: number) => Math.min(100 * 2 ** attempt, 5_000),
+        retryTimeout: options.retryTimeoutMs ?? 60_000,
+      },
+    )
+    this.subscriber.notifications.on(CHANNEL, (payload: string) => this.receive(payload))
+    this.subscriber.events.on('connected', () => options.onConnected())
+    this.subscriber.events.on('reconnect', (attempt: number) => {
+      options.metrics?.listenReconnects.inc()
+      options.log.warn({ attempt }, 'listen connection lost: reconnecting')
+    })
+    this.subscriber.events.on('error', (error: Error) => options.onFatal(error))
+  }
+
+  async start(): Promise<void> {
+    await this.subscriber.connect()
+    await this.subscriber.listenTo(CHANNEL)
+    this.options.onConnected()
+  }
+
+  async stop(): Promise<void> {
+    await this.subscriber.close()
+  }
+
+  private receive(payload: string): void {
+    const change = parseChange(payload)
+    if (!change) {
+      this.options.metrics?.listenBadPayloads.inc()
+      this.options.log.warn({ payload: payload.slice(0, 200) }, 'ignored a notification that is not a change')
+      return
+    }
+    if (change.at !== undefined)
+      this.options.metrics?.notifyLag.observe(Math.max(0, Date.now() / 1000 - change.at))
+    this.options.onChange(change)
+  }
+}

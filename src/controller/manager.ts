@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto'
+import { TerminalError } from '../errors.js'
+import type { Kind } from '../kinds.js'
+import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics/registry.js'
+import type { Reconciler } from '../reconcilers/reconciler.js'
+import { listLiveObjects } from '../store/controller.js'
+import type { Pool } from '../store/pool.js'
+import { formatKey, KINDS, parseKey } from './keys.js'
+import { FencedError, LeaderElector, type Fence, type LeaseOptions } from './lease.js'
+import { ChangeListener } from './listener.js'
+import { WorkQueue } from './workqueue.js'
+
+export type ReconcilerSet = Record<Kind, Reconciler>
+
+export interface ManagerOptions {
+  pool: Pool
+  /** For the dedicated LISTEN connection. */
+  databaseUrl: string
+  log: Logger
+  metrics: Metrics
+  /** Builds the reconcilers of one leadership term; their Docker mutations check `fence`. */
+  buildReconcilers(fence: Fence): ReconcilerSet
+  resyncSeconds: number
+  concurrency?: number
+  reconcileTimeoutMs?: number
+  lease?: Partial<Omit<LeaseOptions, 'pool' | 'log' | 'metrics'>>
+  /** Listening is lost for good: the caller exits non-zero. */
+  onFatal(error: Error): void
+}
+
+/**
+ * Wires the controller: LISTEN and the periodic resync feed keys into the work queue; the queue runs
+ * only while this process holds the lease; a lost lease pauses it and aborts running reconciles.
+ */
+export class ControllerManager {
+  readonly queue: WorkQueue
+  readonly elector: LeaderElector
+  private readonly listener: ChangeListener
+  private reconcilers: ReconcilerSet | undefined
+  private resyncTimer: NodeJS.Timeout | undefined
+
+  constructor(private readonly options: ManagerOptions) {
+    const { log, metrics } = options
+    this.queue = new WorkQueue({
+      concurrency: options.concurrency ?? 4,
+      timeoutMs: options.reconcileTimeoutMs ?? 10 * 60_000,
+      process: (key, signal) => this.reconcile(key, signal),
+      onStart: (key, waitedMs) => {
+        metrics.workqueueWait.observe({ kind: kindOf(key) }, waitedMs / 1000)
+        this.updateDepth()
+      },
+      onDone: (key, outcome, durationMs, error) => {
+        const kind = kindOf(key)
+        metrics.reconcileTotal.inc({ kind, result: outcome })
+        metrics.reconcileDuration.observe({ kind }, durationMs / 1000)
+        if (error && !(error instanceof FencedError))
+          log.warn({ key, outcome, err: error }, 'reconcile failed')
+      },
+    })
+    this.queue.pause() // until this process leads
+    this.elector = new LeaderElector({ pool: options.pool, log, metrics, ...options.lease })
+    this.listener = new ChangeListener({
+      url: options.databaseUrl,
+      log,
+      metrics,
+      onChange: (change) => this.enqueue(change.key),
+      onConnected: () => void this.resync('listener connected'),
+      onFatal: (error) => {
+        log.fatal({ err: error }, 'listen connection lost for good')
+        options.onFatal(error)
+      },
+    })
+  }
+
+  async start(): Promise<void> {
+    await this.listener.start()
+    this.elector.start({
+      onStartedLeading: (fence) => {
+        this.reconcilers = this.options.buildReconcilers(fence)
+        this.queue.resume()
+        void this.resync('became leader')
+      },
+      onStoppedLeading: (reason) => {
+        this.reconcilers = undefined
+        this.queue.pause()
+        this.queue.abortRunning(`lost leadership: ${reason}`)
+      },
+    })
+    this.resyncTimer = setInterval(() => void this.resync('timer'), this.options.resyncSeconds * 1000)
+    this.resyncTimer.unref()
+  }
+
+  /** Stops listening and resyncing, lets running reconciles finish (bounded), then gives up the lease. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    clearInterval(this.resyncTimer)
+    await this.listener.stop()
+    await this.queue.shutdown(timeoutMs)
+    await this.elector.stop()
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key)
+    this.updateDepth()
+  }
+
+  /** Enqueues every live object (subscribe → list → process): a lost notification only delays. */
+  async resync(reason: string): Promise<void> {
+    try {
+      const objects = await listLiveObjects(this.options.pool)
+      for (const object of objects) this.queue.add(formatKey(object))
+      this.updateDepth()
+      this.options.log.debug({ reason, keys: objects.length }, 'resync')
+    } catch (error) {
+      this.options.log.warn({ err: error, reason }, 'resync failed')
+    }
+  }
+
+  private async reconcile(key: string, signal: AbortSignal) {
+    const parsed = parseKey(key)
+    const reconcilers = this.reconcilers
+    if (!parsed) throw new TerminalError(`malformed key ${key}`)
+    if (!reconcilers) throw new FencedError(-1) // leadership ended between dequeue and start
+    this.options.log.debug({ key, reconcileId: randomUUID() }, 'reconcile started')
+    return reconcilers[parsed.kind].reconcile(key, signal)
+  }
+
+  private updateDepth(): void {
+    const counts = Object.fromEntries(KINDS.map((kind) => [kind, 0])) as Record<Kind, number>
+    for (const key of this.queue.queuedKeys()) counts[kindOf(key)]++
+    for (const kind of KINDS) this.options.metrics.workqueueDepth.set({ kind }, counts[kind])
+  }
+}
+
+function kindOf(key: string): Kind {
+  return (parseKey(key)?.kind ?? 'Project') as Kind
+}
