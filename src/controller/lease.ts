@@ -3,7 +3,14 @@ import os from 'node:os'
 import { GilgalError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
-import { acquireLease, isLeaseCurrent, releaseLease, renewLease } from '../store/leases.js'
+import {
+  acquireLease,
+  isLeaseCurrent,
+  openLeaseConnection,
+  releaseLease,
+  renewLease,
+  type LeaseConnection,
+} from '../store/leases.js'
 import type { Pool } from '../store/pool.js'
 import { systemClock, type Clock } from './workqueue.js'
 
@@ -26,7 +33,10 @@ export interface LeaderCallbacks {
 }
 
 export interface LeaseOptions {
+  /** For the fence checks. */
   pool: Pool
+  /** The lease is campaigned for and renewed on a connection of its own to this database. */
+  databaseUrl: string
   log: Logger
   metrics?: Metrics
   name?: string
@@ -39,8 +49,10 @@ export interface LeaseOptions {
 /**
  * Leader election through a lease row (controller-runtime's leaderelection contract): campaign until
  * the lease is free, renew every `renewMs`, and stop leading at once when a renewal fails, is refused,
- * or is late (a watchdog fires `ttlMs - renewMs` after the last success). A paused-then-resumed former
- * leader is also stopped by the fence: its epoch is no longer current in the database.
+ * or is late (a watchdog fires `ttlMs - renewMs` after the last success). Lease statements run on a
+ * connection of the elector's own, so losing that session ends leadership at once instead of being
+ * papered over by a pool reconnecting. A paused-then-resumed former leader is stopped by the fence:
+ * its epoch is no longer current in the database.
  */
 export class LeaderElector {
   readonly holder: string
@@ -53,6 +65,7 @@ export class LeaderElector {
   private watchdog: unknown
   private stopped = false
   private callbacks: LeaderCallbacks | undefined
+  private connection: LeaseConnection | undefined
 
   constructor(private readonly options: LeaseOptions) {
     this.name = options.name ?? 'controller'
@@ -81,6 +94,8 @@ export class LeaderElector {
     await releaseLease(this.options.pool, this.name, this.holder, epoch).catch((error: unknown) =>
       this.options.log.warn({ err: error }, 'lease release failed'),
     )
+    await this.connection?.end().catch(() => undefined)
+    this.connection = undefined
   }
 
   fence(epoch: number): Fence {
@@ -111,7 +126,7 @@ export class LeaderElector {
   }
 
   private async campaign(): Promise<void> {
-    const lease = await acquireLease(this.options.pool, this.name, this.holder, this.ttlMs)
+    const lease = await acquireLease(await this.connect(), this.name, this.holder, this.ttlMs)
     if (!lease || this.stopped) return
     this.epoch = lease.epoch
     this.armWatchdog()
@@ -121,10 +136,23 @@ export class LeaderElector {
   }
 
   private async renew(epoch: number): Promise<void> {
-    const lease = await renewLease(this.options.pool, this.name, this.holder, epoch, this.ttlMs)
+    const lease = await renewLease(await this.connect(), this.name, this.holder, epoch, this.ttlMs)
     if (this.epoch !== epoch) return
     if (lease) this.armWatchdog()
     else this.lose('lease lost')
+  }
+
+  private async connect(): Promise<LeaseConnection> {
+    if (this.connection) return this.connection
+    // A statement slower than a renewal period counts as a failed renewal.
+    const connection = await openLeaseConnection(this.options.databaseUrl, this.renewMs, (error) => {
+      if (this.connection !== connection) return
+      this.options.log.warn({ err: error }, 'lease connection lost')
+      this.connection = undefined
+      this.lose('lease connection lost')
+    })
+    this.connection = connection
+    return connection
   }
 
   private armWatchdog(): void {

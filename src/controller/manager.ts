@@ -24,7 +24,10 @@ export interface ManagerOptions {
   resyncSeconds: number
   concurrency?: number
   reconcileTimeoutMs?: number
-  lease?: Partial<Omit<LeaseOptions, 'pool' | 'log' | 'metrics'>>
+  lease?: Partial<Omit<LeaseOptions, 'pool' | 'databaseUrl' | 'log' | 'metrics'>>
+  /** false: no LISTEN connection, the periodic resync alone drives convergence (e.g. behind a pooler
+   * that cannot LISTEN). Default true. */
+  listen?: boolean
   /** Listening is lost for good: the caller exits non-zero. */
   onFatal(error: Error): void
 }
@@ -36,7 +39,7 @@ export interface ManagerOptions {
 export class ControllerManager {
   readonly queue: WorkQueue
   readonly elector: LeaderElector
-  private readonly listener: ChangeListener
+  private readonly listener: ChangeListener | undefined
   private reconcilers: ReconcilerSet | undefined
   private resyncTimer: NodeJS.Timeout | undefined
 
@@ -59,22 +62,32 @@ export class ControllerManager {
       },
     })
     this.queue.pause() // until this process leads
-    this.elector = new LeaderElector({ pool: options.pool, log, metrics, ...options.lease })
-    this.listener = new ChangeListener({
-      url: options.databaseUrl,
+    this.elector = new LeaderElector({
+      pool: options.pool,
+      databaseUrl: options.databaseUrl,
       log,
       metrics,
-      onChange: (change) => this.enqueue(change.key),
-      onConnected: () => void this.resync('listener connected'),
-      onFatal: (error) => {
-        log.fatal({ err: error }, 'listen connection lost for good')
-        options.onFatal(error)
-      },
+      ...options.lease,
     })
+    this.listener =
+      options.listen === false
+        ? undefined
+        : new ChangeListener({
+            url: options.databaseUrl,
+            log,
+            metrics,
+            onChange: (change) => this.enqueue(change.key),
+            onConnected: () => void this.resync('listener connected'),
+            onFatal: (error) => {
+              log.fatal({ err: error }, 'listen connection lost for good')
+              options.onFatal(error)
+            },
+          })
   }
 
   async start(): Promise<void> {
-    await this.listener.start()
+    if (this.listener) await this.listener.start()
+    else void this.resync('started')
     this.elector.start({
       onStartedLeading: (fence) => {
         this.reconcilers = this.options.buildReconcilers(fence)
@@ -94,7 +107,7 @@ export class ControllerManager {
   /** Stops listening and resyncing, lets running reconciles finish (bounded), then gives up the lease. */
   async stop(timeoutMs = 10_000): Promise<void> {
     clearInterval(this.resyncTimer)
-    await this.listener.stop()
+    await this.listener?.stop()
     await this.queue.shutdown(timeoutMs)
     await this.elector.stop()
   }

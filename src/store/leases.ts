@@ -1,4 +1,9 @@
+import pg from 'pg'
 import { prepared, type Pool } from './pool.js'
+
+/** Lease statements run on the elector's own connection (see controller/lease.ts). */
+type Connection = Pool | pg.ClientBase
+export type LeaseConnection = pg.Client
 
 /**
  * The controller lease (riverqueue's river_leader is the model). Expiry is computed by the database
@@ -25,12 +30,12 @@ const toLease = (row: LeaseRow): Lease => ({
 
 /** Takes the lease if it is free or expired; undefined when someone else holds it. */
 export async function acquireLease(
-  pool: Pool,
+  db: Connection,
   name: string,
   holder: string,
   ttlMs: number,
 ): Promise<Lease | undefined> {
-  const { rows } = await pool.query<LeaseRow>(
+  const { rows } = await db.query<LeaseRow>(
     prepared(
       `insert into controller_leases (name, holder, epoch, expires_at)
        values ($1, $2, 1, now() + $3 * interval '1 millisecond')
@@ -47,13 +52,13 @@ export async function acquireLease(
 
 /** Extends a lease still held under `epoch`; undefined when it was lost (expired or taken over). */
 export async function renewLease(
-  pool: Pool,
+  db: Connection,
   name: string,
   holder: string,
   epoch: number,
   ttlMs: number,
 ): Promise<Lease | undefined> {
-  const { rows } = await pool.query<LeaseRow>(
+  const { rows } = await db.query<LeaseRow>(
     prepared(
       `update controller_leases set renewed_at = now(), expires_at = now() + $4 * interval '1 millisecond'
         where name = $1 and holder = $2 and epoch = $3 and expires_at > now()
@@ -66,12 +71,12 @@ export async function renewLease(
 
 /** True while `holder` holds the lease under `epoch` and it has not expired (the fencing check). */
 export async function isLeaseCurrent(
-  pool: Pool,
+  db: Connection,
   name: string,
   holder: string,
   epoch: number,
 ): Promise<boolean> {
-  const { rowCount } = await pool.query(
+  const { rowCount } = await db.query(
     prepared(
       'select 1 from controller_leases where name = $1 and holder = $2 and epoch = $3 and expires_at > now()',
       [name, holder, epoch],
@@ -81,11 +86,39 @@ export async function isLeaseCurrent(
 }
 
 /** Ends the lease at once, so a standby need not wait for it to expire. */
-export async function releaseLease(pool: Pool, name: string, holder: string, epoch: number): Promise<void> {
-  await pool.query(
+export async function releaseLease(
+  db: Connection,
+  name: string,
+  holder: string,
+  epoch: number,
+): Promise<void> {
+  await db.query(
     prepared(
       'update controller_leases set expires_at = now() where name = $1 and holder = $2 and epoch = $3',
       [name, holder, epoch],
     ),
   )
+}
+
+/**
+ * A connection for the lease alone. `onLost` fires once if it fails or ends under us; statements
+ * slower than `queryTimeoutMs` fail (a half-open socket must not stall a renewal).
+ */
+export async function openLeaseConnection(
+  url: string,
+  queryTimeoutMs: number,
+  onLost: (error: Error) => void,
+): Promise<LeaseConnection> {
+  const client = new pg.Client({ connectionString: url, query_timeout: queryTimeoutMs, keepAlive: true })
+  let lost = false
+  const lose = (error: Error) => {
+    if (lost) return
+    lost = true
+    client.end().catch(() => undefined)
+    onLost(error)
+  }
+  client.on('error', lose)
+  client.on('end', () => lose(new Error('lease connection ended')))
+  await client.connect()
+  return client
 }
