@@ -1,22 +1,20 @@
 /**
- * `npm run bench`: API figures, each beside a baseline measured on this machine in this run (the
- * machine is shared and noisy, so ratios are what to compare). Not a test: it asserts nothing and
- * prints the targets of issue 3 beside the figures.
+ * `npm run bench`: every figure beside a baseline measured on this machine in this run (the machine
+ * is shared and noisy, so ratios are what to compare). Not a test: it asserts nothing; it prints the
+ * issues' targets beside the figures.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { Agent } from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import pg from 'pg'
 import { createLogger } from '../src/log.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embedded.js'
 import { migrate } from '../src/store/migrate.js'
-import { latencies, send, throughput, type Call } from './load.js'
+import { runApiBench } from './api.js'
+import { runWakeupBench } from './wakeup.js'
 
 const log = createLogger('warn')
+const HEADER = ['figure', 'value', 'baseline (same run)', 'ratio', 'target']
 
 async function main(): Promise<void> {
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-'))
@@ -29,19 +27,17 @@ async function main(): Promise<void> {
   await admin(adminUrl, `create database ${database}`)
   const url = new URL(adminUrl)
   url.pathname = `/${database}`
-  const pool = new pg.Pool({ connectionString: url.toString() })
-  await migrate(pool, log)
-  await pool.end()
-  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', url.toString()], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
   try {
-    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string]
-    const ports = JSON.parse(line) as { api: number; bare: number }
-    await measure(ports)
+    const pool = new pg.Pool({ connectionString: url.toString() })
+    await migrate(pool, log)
+    await pool.end()
+    const only = process.argv[2]
+    const rows = [
+      ...(only === undefined || only === 'api' ? await runApiBench(url.toString()) : []),
+      ...(only === undefined || only === 'wakeup' ? await runWakeupBench(url.toString()) : []),
+    ]
+    print([HEADER, ...rows])
   } finally {
-    server.kill('SIGTERM')
-    await once(server, 'exit')
     await admin(adminUrl, `drop database if exists ${database} with (force)`)
     await embedded?.stop()
     await rm(tempDir, { recursive: true, force: true })
@@ -55,114 +51,7 @@ async function admin(url: string, sql: string): Promise<void> {
   await client.end()
 }
 
-async function call(
-  port: number,
-  method: string,
-  path: string,
-  body?: object,
-  headers: Record<string, string> = {},
-) {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body && JSON.stringify(body),
-  })
-  if (response.status >= 300)
-    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-  return response.json() as Promise<Record<string, any>> // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-const rows: string[][] = [['figure', 'value', 'baseline (same run)', 'ratio', 'target']]
-const fmt = (n: number, digits = 2) => n.toFixed(digits)
-
-async function measure(ports: { api: number; bare: number }): Promise<void> {
-  const credentials = { email: 'bench@example.com', password: 'bench-password-1' }
-  const session = await call(ports.api, 'POST', '/api/auth/register', { ...credentials, username: 'bench' })
-  const auth = { authorization: `Bearer ${session.accessToken}` }
-  const project = await call(
-    ports.api,
-    'POST',
-    '/api/projects',
-    { name: 'bench', spec: { repository: { url: 'https://git.example.com/b.git' } } },
-    auth,
-  )
-  for (let i = 0; i < 3; i++)
-    await call(
-      ports.api,
-      'POST',
-      `/api/projects/${project.metadata.id}/environments`,
-      { name: `env-${i}` },
-      auth,
-    )
-
-  // 1. Authenticated list vs a bare Fastify route.
-  const bare = await throughput(ports.bare, { path: '/hello' })
-  const list = await throughput(ports.api, {
-    path: `/api/projects/${project.metadata.id}/environments`,
-    headers: auth,
-  })
-  rows.push([
-    'GET environments, req/s (50 conns)',
-    fmt(list, 0),
-    `bare Fastify ${fmt(bare, 0)}`,
-    fmt(list / bare),
-    '>= 0.35',
-  ])
-  const oneQuery = await throughput(ports.bare, { path: '/one-query' })
-  const vsOneQuery = `Fastify + 1 query ${fmt(oneQuery, 0)}`
-  rows.push(['GET environments, req/s (50 conns)', fmt(list, 0), vsOneQuery, fmt(list / oneQuery), ''])
-
-  // 2. Apply of one environment at 50 concurrent, vs /health at 50 concurrent.
-  const health50 = await latencies(ports.api, { path: '/health' }, 50, 5)
-  const apply: Call = {
-    method: 'POST',
-    path: '/api/apply',
-    headers: { ...auth, 'content-type': 'application/yaml' },
-    body: (i) =>
-      `apiVersion: gilgal.dev/v1\nkind: Environment\nmetadata: { name: apply-${i % 50}, project: bench }\nspec: { env: { RUN: "${i}" } }\n`,
-  }
-  const applied = await latencies(ports.api, apply, 50, 5)
-  rows.push([
-    `apply 1 environment, p99 ms (50 conc., n=${applied.count})`,
-    fmt(applied.p99),
-    `/health p99 ${fmt(health50.p99)}`,
-    fmt(applied.p99 / health50.p99),
-    '<= 20 ms',
-  ])
-  rows.push([
-    'apply 1 environment, p50 ms',
-    fmt(applied.p50),
-    `/health p50 ${fmt(health50.p50)}`,
-    fmt(applied.p50 / health50.p50),
-    '',
-  ])
-
-  // 3. /health while 20 logins (bcrypt cost 12) run at once, vs idle.
-  const idle = await latencies(ports.api, { path: '/health' }, 4, 4)
-  const loginAgent = new Agent({ keepAlive: true, maxSockets: 20 })
-  let stop = false
-  let logins = 0
-  const login: Call = {
-    method: 'POST',
-    path: '/api/auth/login',
-    headers: { 'content-type': 'application/json' },
-    body: () => JSON.stringify(credentials),
-  }
-  const loops = Array.from({ length: 20 }, async () => {
-    while (!stop) if ((await send(ports.api, login, loginAgent, 0)) === 200) logins++
-  })
-  const busy = await latencies(ports.api, { path: '/health' }, 4, 4)
-  stop = true
-  await Promise.all(loops)
-  loginAgent.destroy()
-  rows.push([
-    `/health p99 ms, 20 logins at once (${logins} done)`,
-    fmt(busy.p99),
-    `idle p99 ${fmt(idle.p99)}`,
-    fmt(busy.p99 / idle.p99),
-    '<= 2x',
-  ])
-
+function print(rows: string[][]): void {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '))
 }

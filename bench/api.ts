@@ -1,0 +1,133 @@
+/**
+ * Issue 3's API figures: the API runs in its own process (bench/server.ts) so the load generator does
+ * not share its event loop; each figure is printed beside a baseline from the same run.
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { Agent } from 'node:http'
+import { createInterface } from 'node:readline'
+import { latencies, send, throughput, type Call } from './load.js'
+
+export async function runApiBench(databaseUrl: string): Promise<string[][]> {
+  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', databaseUrl], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  try {
+    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string]
+    return await measure(JSON.parse(line) as { api: number; bare: number })
+  } finally {
+    server.kill('SIGTERM')
+    await once(server, 'exit')
+  }
+}
+
+async function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: object,
+  headers: Record<string, string> = {},
+) {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body && JSON.stringify(body),
+  })
+  if (response.status >= 300)
+    throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+  return response.json() as Promise<Record<string, any>> // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export const fmt = (n: number, digits = 2) => n.toFixed(digits)
+
+async function measure(ports: { api: number; bare: number }): Promise<string[][]> {
+  const rows: string[][] = []
+  const credentials = { email: 'bench@example.com', password: 'bench-password-1' }
+  const session = await call(ports.api, 'POST', '/api/auth/register', { ...credentials, username: 'bench' })
+  const auth = { authorization: `Bearer ${session.accessToken}` }
+  const project = await call(
+    ports.api,
+    'POST',
+    '/api/projects',
+    { name: 'bench', spec: { repository: { url: 'https://git.example.com/b.git' } } },
+    auth,
+  )
+  for (let i = 0; i < 3; i++)
+    await call(
+      ports.api,
+      'POST',
+      `/api/projects/${project.metadata.id}/environments`,
+      { name: `env-${i}` },
+      auth,
+    )
+
+  // 1. Authenticated list vs a bare Fastify route.
+  const bare = await throughput(ports.bare, { path: '/hello' })
+  const list = await throughput(ports.api, {
+    path: `/api/projects/${project.metadata.id}/environments`,
+    headers: auth,
+  })
+  rows.push([
+    'GET environments, req/s (50 conns)',
+    fmt(list, 0),
+    `bare Fastify ${fmt(bare, 0)}`,
+    fmt(list / bare),
+    '>= 0.35',
+  ])
+  const oneQuery = await throughput(ports.bare, { path: '/one-query' })
+  const vsOneQuery = `Fastify + 1 query ${fmt(oneQuery, 0)}`
+  rows.push(['GET environments, req/s (50 conns)', fmt(list, 0), vsOneQuery, fmt(list / oneQuery), ''])
+
+  // 2. Apply of one environment at 50 concurrent, vs /health at 50 concurrent.
+  const health50 = await latencies(ports.api, { path: '/health' }, 50, 5)
+  const apply: Call = {
+    method: 'POST',
+    path: '/api/apply',
+    headers: { ...auth, 'content-type': 'application/yaml' },
+    body: (i) =>
+      `apiVersion: gilgal.dev/v1\nkind: Environment\nmetadata: { name: apply-${i % 50}, project: bench }\nspec: { env: { RUN: "${i}" } }\n`,
+  }
+  const applied = await latencies(ports.api, apply, 50, 5)
+  rows.push([
+    `apply 1 environment, p99 ms (50 conc., n=${applied.count})`,
+    fmt(applied.p99),
+    `/health p99 ${fmt(health50.p99)}`,
+    fmt(applied.p99 / health50.p99),
+    '<= 20 ms',
+  ])
+  rows.push([
+    'apply 1 environment, p50 ms',
+    fmt(applied.p50),
+    `/health p50 ${fmt(health50.p50)}`,
+    fmt(applied.p50 / health50.p50),
+    '',
+  ])
+
+  // 3. /health while 20 logins (bcrypt cost 12) run at once, vs idle.
+  const idle = await latencies(ports.api, { path: '/health' }, 4, 4)
+  const loginAgent = new Agent({ keepAlive: true, maxSockets: 20 })
+  let stop = false
+  let logins = 0
+  const login: Call = {
+    method: 'POST',
+    path: '/api/auth/login',
+    headers: { 'content-type': 'application/json' },
+    body: () => JSON.stringify(credentials),
+  }
+  const loops = Array.from({ length: 20 }, async () => {
+    while (!stop) if ((await send(ports.api, login, loginAgent, 0)) === 200) logins++
+  })
+  const busy = await latencies(ports.api, { path: '/health' }, 4, 4)
+  stop = true
+  await Promise.all(loops)
+  loginAgent.destroy()
+  rows.push([
+    `/health p99 ms, 20 logins at once (${logins} done)`,
+    fmt(busy.p99),
+    `idle p99 ${fmt(idle.p99)}`,
+    fmt(busy.p99 / idle.p99),
+    '<= 2x',
+  ])
+
+  return rows
+}
