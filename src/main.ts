@@ -11,6 +11,7 @@ import type { Pool } from './store/pool.js'
 import { ControllerManager, type ReconcilerSet } from './controller/manager.js'
 import { createMetrics } from './metrics/registry.js'
 import { createStatusReconciler } from './reconcilers/status.js'
+import { createDockerClient } from './runtime/docker.js'
 import { readVersionInfo } from './version.js'
 
 export interface RunningServer {
@@ -58,6 +59,7 @@ export async function startServer(
         log: log.child({ component: 'controller' }),
         metrics,
         resyncSeconds: config.resyncSeconds,
+        docker: createDockerClient(config.dockerHost),
         buildReconcilers: () => statusReconcilers(database.pool),
         onFatal,
       })

@@ -9,6 +9,8 @@ import type { Pool } from '../store/pool.js'
 import { formatKey, KINDS, parseKey } from './keys.js'
 import { FencedError, LeaderElector, type Fence, type LeaseOptions } from './lease.js'
 import { ChangeListener } from './listener.js'
+import { DockerEventWatcher } from './docker-events.js'
+import type { DockerClient } from '../runtime/docker.js'
 import { WorkQueue } from './workqueue.js'
 
 export type ReconcilerSet = Record<Kind, Reconciler>
@@ -25,6 +27,8 @@ export interface ManagerOptions {
   concurrency?: number
   reconcileTimeoutMs?: number
   lease?: Partial<Omit<LeaseOptions, 'pool' | 'databaseUrl' | 'log' | 'metrics'>>
+  /** When given, Docker events of managed containers enqueue their environments. */
+  docker?: DockerClient
   /** false: no LISTEN connection, the periodic resync alone drives convergence (e.g. behind a pooler
    * that cannot LISTEN). Default true. */
   listen?: boolean
@@ -40,6 +44,7 @@ export class ControllerManager {
   readonly queue: WorkQueue
   readonly elector: LeaderElector
   private readonly listener: ChangeListener | undefined
+  private readonly dockerEvents: DockerEventWatcher | undefined
   private reconcilers: ReconcilerSet | undefined
   private resyncTimer: NodeJS.Timeout | undefined
 
@@ -86,6 +91,8 @@ export class ControllerManager {
   }
 
   async start(): Promise<void> {
+    // Events are watched from before the first full list, so no change falls between the two.
+    await this.dockerEvents?.start()
     if (this.listener) await this.listener.start()
     else void this.resync('started')
     this.elector.start({
@@ -107,6 +114,7 @@ export class ControllerManager {
   /** Stops listening and resyncing, lets running reconciles finish (bounded), then gives up the lease. */
   async stop(timeoutMs = 10_000): Promise<void> {
     clearInterval(this.resyncTimer)
+    this.dockerEvents?.stop()
     await this.listener?.stop()
     await this.queue.shutdown(timeoutMs)
     await this.elector.stop()
