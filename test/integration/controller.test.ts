@@ -114,6 +114,19 @@ describe('controller manager', () => {
     await stopAll()
   })
 
+  test('a bad notification payload is counted and ignored; the listener keeps working', async () => {
+    const metrics = createMetrics()
+    const manager = await startManager('bad-payload', { metrics })
+    await waitFor('leadership', async () => (manager.elector.isLeader ? true : undefined))
+    await db.pool.query(
+      `select pg_notify('gilgal_changes', 'not json'), pg_notify('gilgal_changes', '{"kind":"Pod"}')`,
+    )
+    const id = await writeProject()
+    await waitFor('the next write converges', async () => ((await observed([id])) === 1 ? true : undefined))
+    assert.equal((await metrics.listenBadPayloads.get()).values[0]?.value, 2)
+    await stopAll()
+  })
+
   test('with no listener at all, the periodic resync converges', async () => {
     const manager = await startManager('resync-only', { listen: false, resyncSeconds: 1 })
     await waitFor('leadership', async () => (manager.elector.isLeader ? true : undefined))
