@@ -60,6 +60,7 @@ export async function startServer(
         metrics,
         resyncSeconds: config.resyncSeconds,
         docker: createDockerClient(config.dockerHost),
+        lease: { ttlMs: config.leaseSeconds * 1000, renewMs: config.leaseRenewSeconds * 1000 },
         buildReconcilers: () => statusReconcilers(database.pool),
         onFatal,
       })

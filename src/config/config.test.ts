@@ -33,6 +33,7 @@ describe('parseConfig', () => {
     assert.equal(config.tls, 'off')
     assert.equal(config.role, 'all')
     assert.equal(config.resyncSeconds, 30)
+    assert.deepEqual([config.leaseSeconds, config.leaseRenewSeconds], [10, 2])
     assert.equal(config.buildConcurrency, 1)
     assert.equal(config.buildMemoryBytes, 2 * 1024 ** 3)
     assert.equal(config.allowLocalSources, false)
@@ -86,6 +87,8 @@ describe('parseConfig', () => {
     ['GILGAL_ALLOW_LOCAL_SOURCES', 'maybe'],
     ['LOG_LEVEL', 'verbose'],
     ['GILGAL_METRICS_TOKEN', 'short'],
+    ['GILGAL_LEASE_SECONDS', '1'],
+    ['GILGAL_LEASE_RENEW_SECONDS', '10'],
   ]
   for (const [name, value] of badValues) {
     test(`${name}=${value} is refused with one line naming the variable`, () => {

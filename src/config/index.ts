@@ -26,6 +26,8 @@ export interface Config {
   readonly tls: 'off' | 'auto'
   readonly role: Role
   readonly resyncSeconds: number
+  readonly leaseSeconds: number
+  readonly leaseRenewSeconds: number
   readonly buildConcurrency: number
   readonly buildMemoryBytes: number
   readonly registry: string | undefined
@@ -52,6 +54,12 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
   }
   if (!validateEnv(values)) throw new ConfigError(describeEnvError(validateEnv.errors?.[0], values))
 
+  // A lease renewed no more often than it expires would lapse between renewals.
+  if (Number(values.GILGAL_LEASE_RENEW_SECONDS) >= Number(values.GILGAL_LEASE_SECONDS)) {
+    throw new ConfigError(
+      describeEnvError({ instancePath: '/GILGAL_LEASE_RENEW_SECONDS' } as ErrorObject, values),
+    )
+  }
   const isProduction = values.NODE_ENV === 'production'
   const config: Config = {
     nodeEnv: String(values.NODE_ENV),
@@ -71,6 +79,8 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     tls: (values.GILGAL_TLS as 'off' | 'auto' | undefined) ?? (isProduction ? 'auto' : 'off'),
     role: values.GILGAL_ROLE as Role,
     resyncSeconds: Number(values.GILGAL_RESYNC_SECONDS),
+    leaseSeconds: Number(values.GILGAL_LEASE_SECONDS),
+    leaseRenewSeconds: Number(values.GILGAL_LEASE_RENEW_SECONDS),
     buildConcurrency: Number(values.GILGAL_BUILD_CONCURRENCY),
     buildMemoryBytes: parseSize(String(values.GILGAL_BUILD_MEMORY)),
     registry: values.GILGAL_REGISTRY as string | undefined,

@@ -94,8 +94,9 @@ export class LeaderElector {
     await releaseLease(this.options.pool, this.name, this.holder, epoch).catch((error: unknown) =>
       this.options.log.warn({ err: error }, 'lease release failed'),
     )
-    await this.connection?.end().catch(() => undefined)
-    this.connection = undefined
+    const connection = this.connection
+    this.connection = undefined // so its closing is not mistaken for a lost connection
+    await connection?.end().catch(() => undefined)
   }
 
   fence(epoch: number): Fence {
@@ -162,7 +163,8 @@ export class LeaderElector {
 
   private lose(reason: string): void {
     if (this.epoch === undefined) return
-    this.options.log.warn({ holder: this.holder, epoch: this.epoch, reason }, 'stopped leading')
+    const level = this.stopped ? 'info' : 'warn' // giving the lease up on shutdown is no incident
+    this.options.log[level]({ holder: this.holder, epoch: this.epoch, reason }, 'stopped leading')
     this.epoch = undefined
     this.clock.clearTimeout(this.watchdog)
     this.options.metrics?.leader.set(0)

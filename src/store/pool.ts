@@ -7,7 +7,9 @@ export type PoolClient = pg.PoolClient
 
 /**
  * The shared connection pool. An idle client that errors (the server restarted, say) is logged and
- * discarded by pg; without this handler the error would crash the process.
+ * discarded by pg; without this handler the error would crash the process. Once the pool is ending,
+ * such errors are expected: pg's end() drops its clients without waiting for them to close, so a
+ * database stopped right after (embedded PostgreSQL on shutdown) may still terminate a few.
  */
 export function createPool(connectionString: string, log: Logger, max = 10): Pool {
   const pool = new pg.Pool({
@@ -16,7 +18,10 @@ export function createPool(connectionString: string, log: Logger, max = 10): Poo
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
   })
-  pool.on('error', (error) => log.warn({ err: error }, 'idle database client failed'))
+  pool.on('error', (error) => {
+    if (pool.ending) log.debug({ err: error }, 'database client closed during shutdown')
+    else log.warn({ err: error }, 'idle database client failed')
+  })
   return pool
 }
 

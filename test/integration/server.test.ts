@@ -148,6 +148,47 @@ describe('gilgal server', () => {
     }
   })
 
+  test('GILGAL_ROLE=controller serves only health and metrics, and leads; GILGAL_ROLE=api never campaigns', async () => {
+    const db = await createTestDatabase()
+    const port = String(await freePort())
+    const base = {
+      DATABASE_URL: db.url,
+      GILGAL_DATA_DIR: path.join(workDir, 'roles'),
+      PORT: port,
+      LOG_LEVEL: 'warn',
+    }
+    const controller = runGilgal(['server'], { ...base, GILGAL_ROLE: 'controller' })
+    try {
+      await waitUntilReady(controller, Number(port))
+      const metrics = await waitFor('the controller to lead', async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+        return /^gilgal_leader 1$/m.test(text) ? text : undefined
+      })
+      assert.match(metrics, /gilgal_workqueue_depth\{kind="Environment"\}/)
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/projects`)).status, 404)
+    } finally {
+      controller.child.kill('SIGTERM')
+      assert.equal((await exitWithin(controller, 30_000)).code, 0)
+    }
+    const { rows: released } = await db.pool.query(
+      'select expires_at <= now() as expired from controller_leases',
+    )
+    assert.deepEqual(released, [{ expired: true }], 'a clean stop released the lease')
+    await db.pool.query('delete from controller_leases')
+
+    const api = runGilgal(['server'], { ...base, GILGAL_ROLE: 'api' })
+    try {
+      await waitUntilReady(api, Number(port))
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/openapi.json`)).status, 200)
+      const { rowCount } = await db.pool.query('select 1 from controller_leases')
+      assert.equal(rowCount, 0, 'an API-only process never campaigns')
+    } finally {
+      api.child.kill('SIGTERM')
+      assert.equal((await exitWithin(api, 30_000)).code, 0)
+      await db.drop()
+    }
+  })
+
   test('a bad configuration value stops it with one clear line', async () => {
     const gilgal = runGilgal(['server'], { PORT: 'eighty', GILGAL_DATA_DIR: path.join(workDir, 'bad') })
     assert.equal((await exitWithin(gilgal, 30_000)).code, 1)
