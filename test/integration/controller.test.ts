@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { createServer, connect } from 'node:net'
+import { ChangeListener } from '../../src/controller/listener.js'
 import { ControllerManager, type ManagerOptions, type ReconcilerSet } from '../../src/controller/manager.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { createStatusReconciler } from '../../src/reconcilers/status.js'
@@ -192,5 +194,40 @@ describe('leader election', () => {
     })
     assert.ok(Date.now() - stoppedAt < 2000, 'well before the 3 s expiry')
     await stopAll()
+  })
+})
+
+describe('listener', () => {
+  test('when reconnecting gives up, the listener reports it as fatal (the process then exits)', async () => {
+    // A proxy in front of PostgreSQL that can be cut: the listener connects through it, then loses it.
+    const target = new URL(db.url)
+    const sockets = new Set<import('node:net').Socket>()
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname)
+      sockets.add(client).add(upstream)
+      client.pipe(upstream).pipe(client)
+      const close = () => (client.destroy(), upstream.destroy())
+      client.on('error', close).on('close', close)
+      upstream.on('error', close).on('close', close)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const viaProxy = new URL(db.url)
+    viaProxy.port = String((proxy.address() as { port: number }).port)
+    let fatal: Error | undefined
+    const listener = new ChangeListener({
+      url: viaProxy.toString(),
+      log: testLog,
+      onChange: () => undefined,
+      onConnected: () => undefined,
+      onFatal: (error) => (fatal = error),
+      paranoidCheckMs: 200,
+      retryTimeoutMs: 1000,
+    })
+    await listener.start()
+    proxy.close()
+    for (const socket of sockets) socket.destroy()
+    await waitFor('the listener to give up', async () => fatal, { timeoutMs: 10_000 })
+    assert.match(fatal!.message, /reconnection|connect/i)
+    await listener.stop().catch(() => undefined)
   })
 })
