@@ -88,7 +88,7 @@ describe('parseConfig', () => {
     ['LOG_LEVEL', 'verbose'],
     ['GILGAL_METRICS_TOKEN', 'short'],
     ['GILGAL_LEASE_SECONDS', '1'],
-    ['GILGAL_LEASE_RENEW_SECONDS', '10'],
+    ['GILGAL_LEASE_RENEW_SECONDS', '4'],
   ]
   for (const [name, value] of badValues) {
     test(`${name}=${value} is refused with one line naming the variable`, () => {

@@ -54,8 +54,8 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
   }
   if (!validateEnv(values)) throw new ConfigError(describeEnvError(validateEnv.errors?.[0], values))
 
-  // A lease renewed no more often than it expires would lapse between renewals.
-  if (Number(values.GILGAL_LEASE_RENEW_SECONDS) >= Number(values.GILGAL_LEASE_SECONDS)) {
+  // The renewal must fit three times in the lease, so one late renewal does not end leadership.
+  if (Number(values.GILGAL_LEASE_RENEW_SECONDS) * 3 > Number(values.GILGAL_LEASE_SECONDS)) {
     throw new ConfigError(
       describeEnvError({ instancePath: '/GILGAL_LEASE_RENEW_SECONDS' } as ErrorObject, values),
     )

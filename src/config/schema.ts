@@ -58,7 +58,7 @@ export const envHints: Record<string, string> = {
   GILGAL_RESYNC_SECONDS: 'a whole number of seconds between 1 and 86400',
   GILGAL_BUILD_CONCURRENCY: 'a whole number between 1 and 64',
   GILGAL_LEASE_SECONDS: 'a whole number of seconds between 2 and 600',
-  GILGAL_LEASE_RENEW_SECONDS: 'a whole number of seconds, less than GILGAL_LEASE_SECONDS',
+  GILGAL_LEASE_RENEW_SECONDS: 'a whole number of seconds, at most a third of GILGAL_LEASE_SECONDS',
   GILGAL_BUILD_MEMORY: 'a size such as 512m or 2g',
   GILGAL_REGISTRY: 'a registry host with optional port and path, such as registry.local:5000/gilgal',
   GILGAL_ALLOW_LOCAL_SOURCES: 'true or false',

@@ -66,6 +66,7 @@ export class LeaderElector {
   private stopped = false
   private callbacks: LeaderCallbacks | undefined
   private connection: LeaseConnection | undefined
+  private inFlight: Promise<void> | undefined
 
   constructor(private readonly options: LeaseOptions) {
     this.name = options.name ?? 'controller'
@@ -73,6 +74,11 @@ export class LeaderElector {
     this.ttlMs = options.ttlMs ?? 10_000
     this.renewMs = options.renewMs ?? 2_000
     this.clock = options.clock ?? systemClock
+    // The watchdog fires ttl - renew after the last success: it must allow at least one missed renewal.
+    if (this.renewMs * 3 > this.ttlMs)
+      throw new Error(
+        `lease renewal (${this.renewMs} ms) must be at most a third of the lease (${this.ttlMs} ms)`,
+      )
   }
 
   get isLeader(): boolean {
@@ -84,19 +90,22 @@ export class LeaderElector {
     void this.tick()
   }
 
-  /** Stops campaigning; a held lease is released so a standby takes over without waiting. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning. A held lease is released so a standby takes over without waiting, unless
+   * `release` is false (reconciles may still be running: then it is left to expire).
+   */
+  async stop({ release = true } = {}): Promise<void> {
     this.stopped = true
     this.clock.clearTimeout(this.tickTimer)
+    await this.inFlight // a campaign in flight may yet win the lease; it is handled below
     const epoch = this.epoch
-    if (epoch === undefined) return
     this.lose('shutting down')
-    await releaseLease(this.options.pool, this.name, this.holder, epoch).catch((error: unknown) =>
-      this.options.log.warn({ err: error }, 'lease release failed'),
-    )
-    const connection = this.connection
-    this.connection = undefined // so its closing is not mistaken for a lost connection
-    await connection?.end().catch(() => undefined)
+    if (epoch !== undefined && release) {
+      await releaseLease(this.options.pool, this.name, this.holder, epoch).catch((error: unknown) =>
+        this.options.log.warn({ err: error }, 'lease release failed'),
+      )
+    }
+    this.dropConnection()
   }
 
   fence(epoch: number): Fence {
@@ -111,25 +120,33 @@ export class LeaderElector {
     }
   }
 
-  private async tick(): Promise<void> {
+  private tick(): Promise<void> {
+    this.inFlight = this.attempt().finally(() => {
+      this.inFlight = undefined
+      if (!this.stopped) this.tickTimer = this.clock.setTimeout(() => void this.tick(), this.renewMs)
+    })
+    return this.inFlight
+  }
+
+  private async attempt(): Promise<void> {
     if (this.stopped) return
     try {
       if (this.epoch === undefined) await this.campaign()
       else await this.renew(this.epoch)
     } catch (error) {
-      this.options.log.warn(
-        { err: error },
-        this.epoch === undefined ? 'lease campaign failed' : 'lease renewal failed',
-      )
-      if (this.epoch !== undefined) this.lose('renewal failed')
+      const failed = this.epoch === undefined ? 'lease campaign failed' : 'lease renewal failed'
+      this.options.log.warn({ err: error }, failed)
+      // A timed-out statement stays queued on its connection: start the next attempt on a fresh one.
+      this.dropConnection()
+      this.lose('renewal failed')
     }
-    if (!this.stopped) this.tickTimer = this.clock.setTimeout(() => void this.tick(), this.renewMs)
   }
 
   private async campaign(): Promise<void> {
     const lease = await acquireLease(await this.connect(), this.name, this.holder, this.ttlMs)
-    if (!lease || this.stopped) return
+    if (!lease) return
     this.epoch = lease.epoch
+    if (this.stopped) return // stop() is waiting for this attempt, and releases the lease
     this.armWatchdog()
     this.options.metrics?.leader.set(1)
     this.options.log.info({ holder: this.holder, epoch: lease.epoch }, 'became leader')
@@ -146,14 +163,25 @@ export class LeaderElector {
   private async connect(): Promise<LeaseConnection> {
     if (this.connection) return this.connection
     // A statement slower than a renewal period counts as a failed renewal.
-    const connection = await openLeaseConnection(this.options.databaseUrl, this.renewMs, (error) => {
-      if (this.connection !== connection) return
-      this.options.log.warn({ err: error }, 'lease connection lost')
-      this.connection = undefined
-      this.lose('lease connection lost')
-    })
+    const connection: LeaseConnection = await openLeaseConnection(
+      this.options.databaseUrl,
+      this.renewMs,
+      (error) => {
+        if (this.connection !== connection) return
+        this.options.log.warn({ err: error }, 'lease connection lost')
+        this.connection = undefined
+        this.lose('lease connection lost')
+      },
+    )
     this.connection = connection
     return connection
+  }
+
+  /** Forgets the lease connection and closes it in the background (never awaited: it may hang). */
+  private dropConnection(): void {
+    const connection = this.connection
+    this.connection = undefined // so its closing is not mistaken for a lost connection
+    connection?.end().catch(() => undefined)
   }
 
   private armWatchdog(): void {

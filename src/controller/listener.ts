@@ -51,10 +51,13 @@ export interface ListenerOptions {
  */
 export class ChangeListener {
   private readonly subscriber: Subscriber<Record<string, string>>
+  // pg-listen's reconnect loop does not stop on close(): events after stop() are dropped.
+  private stopped = false
 
   constructor(private readonly options: ListenerOptions) {
     this.subscriber = createSubscriber(
-      { connectionString: options.url, keepAlive: true },
+      // The paranoid check must not hang on a half-open socket: a slow statement fails instead.
+      { connectionString: options.url, keepAlive: true, query_timeout: 5_000 },
       {
         parse: (text: string) => text,
         paranoidChecking: options.paranoidCheckMs ?? 10_000,
@@ -63,12 +66,16 @@ export class ChangeListener {
       },
     )
     this.subscriber.notifications.on(CHANNEL, (payload: string) => this.receive(payload))
-    this.subscriber.events.on('connected', () => options.onConnected())
+    this.subscriber.events.on('connected', () => {
+      if (!this.stopped) options.onConnected()
+    })
     this.subscriber.events.on('reconnect', (attempt: number) => {
       options.metrics?.listenReconnects.inc()
       options.log.warn({ attempt }, 'listen connection lost: reconnecting')
     })
-    this.subscriber.events.on('error', (error: Error) => options.onFatal(error))
+    this.subscriber.events.on('error', (error: Error) => {
+      if (!this.stopped) options.onFatal(error)
+    })
   }
 
   async start(): Promise<void> {
@@ -78,6 +85,7 @@ export class ChangeListener {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     await this.subscriber.close()
   }
 

@@ -74,6 +74,15 @@ export class ControllerManager {
       metrics,
       ...options.lease,
     })
+    this.dockerEvents = options.docker
+      ? new DockerEventWatcher({
+          docker: options.docker,
+          log,
+          metrics,
+          onEnvironment: (id) => this.enqueue(formatKey({ kind: 'Environment', id })),
+          onReconnected: () => void this.resync('docker events reconnected'),
+        })
+      : undefined
     this.listener =
       options.listen === false
         ? undefined
@@ -116,8 +125,10 @@ export class ControllerManager {
     clearInterval(this.resyncTimer)
     this.dockerEvents?.stop()
     await this.listener?.stop()
-    await this.queue.shutdown(timeoutMs)
-    await this.elector.stop()
+    // Reconciles still running past the bound may be inside a Docker call that passed its fence:
+    // then the lease is not released but left to expire, so no successor overlaps with them.
+    const finished = await this.queue.shutdown(timeoutMs)
+    await this.elector.stop({ release: finished })
   }
 
   enqueue(key: string): void {

@@ -9,9 +9,10 @@ export interface Clock {
   clearTimeout(handle: unknown): void
 }
 
+// Timers are unref'd: a retry or a reconcile's deadline never keeps a stopping process alive.
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 }
 

@@ -110,9 +110,10 @@ export async function openLeaseConnection(
   onLost: (error: Error) => void,
 ): Promise<LeaseConnection> {
   const client = new pg.Client({ connectionString: url, query_timeout: queryTimeoutMs, keepAlive: true })
+  let connected = false
   let lost = false
   const lose = (error: Error) => {
-    if (lost) return
+    if (!connected || lost) return // a failed connect is reported by connect() itself
     lost = true
     client.end().catch(() => undefined)
     onLost(error)
@@ -120,5 +121,6 @@ export async function openLeaseConnection(
   client.on('error', lose)
   client.on('end', () => lose(new Error('lease connection ended')))
   await client.connect()
+  connected = true
   return client
 }

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { DockerEventWatcher } from '../../src/controller/docker-events.js'
+import { ControllerManager } from '../../src/controller/manager.js'
+import type { Reconciler } from '../../src/reconcilers/reconciler.js'
+import { createPool } from '../../src/store/pool.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { createDockerClient } from '../../src/runtime/docker.js'
 import { LABELS } from '../../src/runtime/labels.js'
-import { testEnv, testLog } from '../helpers/db.js'
+import { createTestDatabase, testEnv, testLog } from '../helpers/db.js'
 import { buildBusyboxImage, docker, removeTestObjects, testLabels } from '../helpers/docker.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -79,4 +82,37 @@ test('unlabelled containers produce nothing', async () => {
     seen.some((entry) => entry.environmentId === environmentId),
     false,
   )
+})
+
+test('the controller manager enqueues the environment of a killed container', async () => {
+  const db = await createTestDatabase()
+  const pool = createPool(db.url, testLog, 2)
+  const reconciled: string[] = []
+  const idle: Reconciler = { reconcile: async () => ({}) }
+  const recorder: Reconciler = { reconcile: async (key) => (reconciled.push(key), {}) }
+  const manager = new ControllerManager({
+    pool,
+    databaseUrl: db.url,
+    log: testLog,
+    metrics: createMetrics(),
+    resyncSeconds: 3600,
+    docker: createDockerClient(process.env.DOCKER_HOST),
+    lease: { ttlMs: 3000, renewMs: 500 },
+    onFatal: (error) => assert.fail(error.message),
+    buildReconcilers: () => ({ Project: idle, Environment: recorder, Deployment: idle }),
+  })
+  try {
+    await manager.start()
+    await waitFor('leadership', async () => (manager.elector.isLeader ? true : undefined))
+    const environmentId = randomUUID()
+    const container = await runManagedContainer(environmentId)
+    await container.kill()
+    await waitFor('the environment to be reconciled', async () =>
+      reconciled.includes(`Environment/${environmentId}`) ? true : undefined,
+    )
+  } finally {
+    await manager.stop(2000)
+    await pool.end()
+    await db.drop()
+  }
 })

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createServer, connect } from 'node:net'
 import { ChangeListener } from '../../src/controller/listener.js'
+import { LeaderElector } from '../../src/controller/lease.js'
+import type { Reconciler } from '../../src/reconcilers/reconciler.js'
+import { freePort } from '../helpers/net.js'
 import { ControllerManager, type ManagerOptions, type ReconcilerSet } from '../../src/controller/manager.js'
+import { createLogger } from '../../src/log.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { createStatusReconciler } from '../../src/reconcilers/status.js'
 import { createPool, type Pool } from '../../src/store/pool.js'
@@ -181,6 +185,48 @@ describe('leader election', () => {
     }
     assert.equal(doubleLeadership, false, 'never two leaders at once')
     await stopAll()
+  })
+
+  test('a stop that leaves reconciles running does not release the lease: it is left to expire', async () => {
+    let entered = false
+    const hanging: Reconciler = {
+      reconcile: () => {
+        entered = true
+        return new Promise(() => undefined) // ignores its signal: the worst case
+      },
+    }
+    const idle: Reconciler = { reconcile: async () => ({}) }
+    const manager = await startManager('stuck', {
+      buildReconcilers: () => ({ Project: hanging, Environment: idle, Deployment: idle }),
+    })
+    await waitFor('leadership', async () => (manager.elector.isLeader ? true : undefined))
+    await writeProject()
+    await waitFor('the reconcile to hang', async () => (entered ? true : undefined))
+    await manager.stop(200)
+    managers.splice(managers.indexOf(manager), 1)
+    const { rows } = await db.pool.query(
+      `select expires_at > now() as held from controller_leases where holder = 'stuck'`,
+    )
+    assert.deepEqual(rows, [{ held: true }])
+    await db.pool.query(`update controller_leases set expires_at = now() where holder = 'stuck'`)
+  })
+
+  test('campaigning against an unreachable database fails quietly, and stop() ends it', async () => {
+    let logged = ''
+    const elector = new LeaderElector({
+      pool: db.pool,
+      databaseUrl: `postgres://nobody:x@127.0.0.1:${await freePort()}/none`,
+      log: createLogger('warn', { write: (line: string) => void (logged += line) }),
+      ttlMs: 3000,
+      renewMs: 100,
+    })
+    let started = false
+    elector.start({ onStartedLeading: () => (started = true), onStoppedLeading: () => undefined })
+    await waitFor('three failed campaigns', async () =>
+      (logged.match(/lease campaign failed/g)?.length ?? 0) >= 3 ? true : undefined,
+    )
+    await elector.stop()
+    assert.equal(started, false)
   })
 
   test('a clean stop releases the lease, so the standby takes over at once', async () => {
