@@ -58,12 +58,10 @@ export class ControllerManager {
         metrics.workqueueWait.observe({ kind: kindOf(key) }, waitedMs / 1000)
         this.updateDepth()
       },
-      onDone: (key, outcome, durationMs, error) => {
+      onDone: (key, outcome, durationMs) => {
         const kind = kindOf(key)
         metrics.reconcileTotal.inc({ kind, result: outcome })
         metrics.reconcileDuration.observe({ kind }, durationMs / 1000)
-        if (error && !(error instanceof FencedError))
-          log.warn({ key, outcome, err: error }, 'reconcile failed')
       },
     })
     this.queue.pause() // until this process leads
@@ -153,8 +151,15 @@ export class ControllerManager {
     const reconcilers = this.reconcilers
     if (!parsed) throw new TerminalError(`malformed key ${key}`)
     if (!reconcilers) throw new FencedError(-1) // leadership ended between dequeue and start
-    this.options.log.debug({ key, reconcileId: randomUUID() }, 'reconcile started')
-    return reconcilers[parsed.kind].reconcile(key, signal)
+    const reconcileId = randomUUID()
+    const log = this.options.log.child({ key, reconcileId })
+    log.debug('reconcile started')
+    try {
+      return await reconcilers[parsed.kind].reconcile(key, signal, { reconcileId, log })
+    } catch (error) {
+      if (!(error instanceof FencedError)) log.warn({ err: error }, 'reconcile failed')
+      throw error
+    }
   }
 
   private updateDepth(): void {

@@ -1,3 +1,5 @@
+import type { Logger } from '../log.js'
+
 /**
  * The contract every reconciler implements (STYLE.md section 3, after controller-runtime's
  * `reconcile.Reconciler`). A reconcile is level-triggered: it reads the whole desired row and the whole
@@ -12,6 +14,12 @@ export interface ReconcileResult {
   requeueAfterMs?: number
 }
 
+/** Per reconcile: an id to correlate its log lines, and a logger that carries it and the key. */
+export interface ReconcileContext {
+  reconcileId: string
+  log: Logger
+}
+
 export interface Reconciler {
-  reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult>
+  reconcile(key: string, signal: AbortSignal, context: ReconcileContext): Promise<ReconcileResult>
 }
