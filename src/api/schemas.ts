@@ -69,3 +69,15 @@ export function idParams(...names: string[]) {
     properties: Object.fromEntries(names.map((name) => [name, idOrName])),
   }
 }
+
+export const readResponses = { 200: resource, 400: problem, ...authErrors } as const
+export const deletionResponses = { 202: resource, 400: problem, ...authErrors } as const
+export const writeErrors = { 400: problem, 409: problem, 422: problem, ...authErrors } as const
+
+/** PUT replaces: the spec is required, so leaving it out cannot wipe it. Labels left out are kept. */
+export const replaceBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['spec'],
+  properties: { labels, spec: anySpec },
+} as const

@@ -12,14 +12,15 @@ import {
   idParams,
   pageQuery,
   problem,
+  readResponses,
   resource,
   resourceList,
   timestamp,
+  writeErrors,
 } from '../schemas.js'
 
 const security = [{ bearer: [] }]
 const tags = ['deployments']
-const writeErrors = { 400: problem, 409: problem, 422: problem, ...authErrors }
 const phase = {
   enum: ['Queued', 'Building', 'Deploying', 'Active', 'Superseded', 'Failed', 'Cancelled'],
 } as const
@@ -134,7 +135,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
         tags,
         security,
         params: idParams('id'),
-        response: { 200: resource, 400: problem, ...authErrors },
+        response: readResponses,
       },
     },
     async (request) =>

@@ -12,18 +12,21 @@ import { presentEnvironment, requireProject, runWrite, type ResourceDeps } from 
 import {
   anySpec,
   authErrors,
+  deletionResponses,
   idParams,
   labels,
   pageQuery,
   problem,
+  readResponses,
+  replaceBody,
   resource,
   resourceList,
+  writeErrors,
 } from '../schemas.js'
 
 const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
 const security = [{ bearer: [] }]
 const tags = ['environments']
-const writeErrors = { 400: problem, 409: problem, 422: problem, ...authErrors }
 
 async function requireEnvironment(
   db: Pool | PoolClient,
@@ -104,7 +107,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
         tags,
         security,
         params: idParams('projectId', 'name'),
-        response: { 200: resource, 400: problem, ...authErrors },
+        response: readResponses,
       },
     },
     async (request) => {
@@ -127,7 +130,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
         tags,
         security,
         params: idParams('id'),
-        response: { 200: resource, 400: problem, ...authErrors },
+        response: readResponses,
       },
     },
     async (request) =>
@@ -142,13 +145,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
         tags,
         security,
         params: idParams('id'),
-        // PUT replaces: the spec is required, so leaving it out cannot wipe it.
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['spec'],
-          properties: { labels, spec: anySpec },
-        },
+        body: replaceBody,
         response: { 200: resource, ...writeErrors },
       },
     },
@@ -170,7 +167,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
         tags,
         security,
         params: idParams('id'),
-        response: { 202: resource, 400: problem, ...authErrors },
+        response: deletionResponses,
       },
     },
     async (request, reply) => {

@@ -6,18 +6,21 @@ import { presentProject, requireProject, runWrite, type ResourceDeps } from '../
 import {
   anySpec,
   authErrors,
+  deletionResponses,
   idParams,
   labels,
   pageQuery,
   problem,
+  readResponses,
+  replaceBody,
   resource,
   resourceList,
   timestamp,
+  writeErrors,
 } from '../schemas.js'
 
 const security = [{ bearer: [] }]
 const tags = ['projects']
-const writeErrors = { 400: problem, 409: problem, 422: problem, ...authErrors }
 
 const eventOut = {
   type: 'object',
@@ -102,7 +105,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
         tags,
         security,
         params: idParams('id'),
-        response: { 200: resource, 400: problem, ...authErrors },
+        response: readResponses,
       },
     },
     async (request) =>
@@ -117,13 +120,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
         tags,
         security,
         params: idParams('id'),
-        // PUT replaces: the spec is required, so leaving it out cannot wipe it.
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['spec'],
-          properties: { labels, spec: anySpec },
-        },
+        body: replaceBody,
         response: { 200: resource, ...writeErrors },
       },
     },
@@ -147,7 +144,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
         tags,
         security,
         params: idParams('id'),
-        response: { 202: resource, 400: problem, ...authErrors },
+        response: deletionResponses,
       },
     },
     async (request, reply) => {
