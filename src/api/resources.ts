@@ -2,8 +2,8 @@ import type { FastifyRequest } from 'fastify'
 import { NotFoundError, UnauthorizedError } from '../errors.js'
 import { flushEvents, type WriteContext } from '../resources/context.js'
 import { publicSpec, type SpecOptions } from '../resources/specs.js'
-import type { Deployment } from '../store/deployments.js'
-import type { Environment } from '../store/environments.js'
+import { findOwnedDeployment, type Deployment } from '../store/deployments.js'
+import { findOwnedEnvironment, findProjectEnvironment, type Environment } from '../store/environments.js'
 import type { Pool, PoolClient } from '../store/pool.js'
 import { findProject, type Project } from '../store/projects.js'
 import { withTransaction } from '../store/tx.js'
@@ -46,16 +46,27 @@ export async function runWrite<T>(
   )
 }
 
-/** The caller's project, or 404: another user's project is indistinguishable from none. */
+type Db = Pool | PoolClient
+
+/** The object, or a 404: another user's object is indistinguishable from none. */
+export function orNotFound<T>(
+  value: T | undefined,
+  kind: 'project' | 'environment' | 'deployment',
+  idOrName: string,
+): T {
+  if (value === undefined)
+    throw new NotFoundError(`${kind} ${idOrName} not found`, `GILGAL_${kind.toUpperCase()}_NOT_FOUND`)
+  return value
+}
+
+/** The caller's project by id or name. */
 export async function requireProject(
   db: Pool | PoolClient,
   ownerId: string,
   idOrName: string,
   forUpdate = false,
 ): Promise<Project> {
-  const project = await findProject(db, ownerId, idOrName, forUpdate)
-  if (!project) throw new NotFoundError(`project ${idOrName} not found`, 'GILGAL_PROJECT_NOT_FOUND')
-  return project
+  return orNotFound(await findProject(db, ownerId, idOrName, forUpdate), 'project', idOrName)
 }
 
 function deletionStatus(status: Record<string, unknown>, deletionRequestedAt: Date | null) {
@@ -122,4 +133,34 @@ export function presentDeployment(deployment: Deployment) {
     spec: publicSpec(deployment.spec),
     status: deployment.status,
   }
+}
+
+/** An environment of one of the caller's projects, by id. */
+export async function requireEnvironment(
+  db: Db,
+  ownerId: string,
+  id: string,
+  forUpdate = false,
+): Promise<Environment> {
+  return orNotFound(await findOwnedEnvironment(db, ownerId, id, forUpdate), 'environment', id)
+}
+
+/** An environment of a project the caller owns (already checked), by id or name. */
+export async function requireProjectEnvironment(
+  db: Db,
+  projectId: string,
+  idOrName: string,
+  forUpdate = false,
+): Promise<Environment> {
+  return orNotFound(await findProjectEnvironment(db, projectId, idOrName, forUpdate), 'environment', idOrName)
+}
+
+/** A deployment of one of the caller's projects, by id. */
+export async function requireDeployment(
+  db: Db,
+  ownerId: string,
+  id: string,
+  forUpdate = false,
+): Promise<Deployment> {
+  return orNotFound(await findOwnedDeployment(db, ownerId, id, forUpdate), 'deployment', id)
 }

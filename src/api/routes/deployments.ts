@@ -1,11 +1,15 @@
 import type { FastifyInstance } from 'fastify'
-import { NotFoundError } from '../../errors.js'
 import { cancel, deploy, rollback } from '../../resources/deployments.js'
-import { findOwnedDeployment, listDeployments, type Deployment } from '../../store/deployments.js'
-import { findProjectEnvironment } from '../../store/environments.js'
+import { listDeployments } from '../../store/deployments.js'
 import { listDeploymentLogs } from '../../store/logs.js'
-import type { Pool, PoolClient } from '../../store/pool.js'
-import { presentDeployment, requireProject, runWrite, type ResourceDeps } from '../resources.js'
+import {
+  presentDeployment,
+  requireDeployment,
+  requireProject,
+  requireProjectEnvironment,
+  runWrite,
+  type ResourceDeps,
+} from '../resources.js'
 import {
   authErrors,
   idOrName,
@@ -37,17 +41,6 @@ const logLine = {
   },
 } as const
 
-async function requireDeployment(
-  db: Pool | PoolClient,
-  ownerId: string,
-  id: string,
-  forUpdate = false,
-): Promise<Deployment> {
-  const deployment = await findOwnedDeployment(db, ownerId, id, forUpdate)
-  if (!deployment) throw new NotFoundError(`deployment ${id} not found`, 'GILGAL_DEPLOYMENT_NOT_FOUND')
-  return deployment
-}
-
 /** Revisions: list, deploy, read, logs, rollback (a new revision) and cancel (a request). */
 export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
   const { pool } = deps
@@ -75,10 +68,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
       const { environment, phase: wanted, limit, cursor } = request.query
       const project = await requireProject(pool, request.principal.userId, request.params.projectId)
       const found =
-        environment === undefined ? undefined : await findProjectEnvironment(pool, project.id, environment)
-      if (environment !== undefined && !found) {
-        throw new NotFoundError(`environment ${environment} not found`, 'GILGAL_ENVIRONMENT_NOT_FOUND')
-      }
+        environment === undefined ? undefined : await requireProjectEnvironment(pool, project.id, environment)
       const page = await listDeployments(pool, {
         projectId: project.id,
         environmentId: found?.id,
@@ -110,17 +100,12 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
-        const environment = await findProjectEnvironment(
+        const environment = await requireProjectEnvironment(
           ctx.client,
           project.id,
           request.body.environment,
           true,
         )
-        if (!environment)
-          throw new NotFoundError(
-            `environment ${request.body.environment} not found`,
-            'GILGAL_ENVIRONMENT_NOT_FOUND',
-          )
         return deploy(ctx, project, environment, { source: request.body.source })
       })
       return reply.code(201).send(presentDeployment(result.deployment))

@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify'
-import { NotFoundError } from '../../errors.js'
 import { createEnvironment, deleteEnvironment, updateEnvironment } from '../../resources/environments.js'
+import { listEnvironments } from '../../store/environments.js'
 import {
-  findOwnedEnvironment,
-  findProjectEnvironment,
-  listEnvironments,
-  type Environment,
-} from '../../store/environments.js'
-import type { Pool, PoolClient } from '../../store/pool.js'
-import { presentEnvironment, requireProject, runWrite, type ResourceDeps } from '../resources.js'
+  orNotFound,
+  presentEnvironment,
+  requireEnvironment,
+  requireProject,
+  requireProjectEnvironment,
+  runWrite,
+  type ResourceDeps,
+} from '../resources.js'
 import {
   anySpec,
   authErrors,
@@ -27,17 +28,6 @@ import {
 const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
 const security = [{ bearer: [] }]
 const tags = ['environments']
-
-async function requireEnvironment(
-  db: Pool | PoolClient,
-  ownerId: string,
-  id: string,
-  forUpdate = false,
-): Promise<Environment> {
-  const environment = await findOwnedEnvironment(db, ownerId, id, forUpdate)
-  if (!environment) throw new NotFoundError(`environment ${id} not found`, 'GILGAL_ENVIRONMENT_NOT_FOUND')
-  return environment
-}
 
 /** Environments under `/api/projects/:projectId/environments` and `/api/environments/:id`. */
 export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
@@ -64,8 +54,8 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
         request.query.limit,
         request.query.cursor,
       )
-      if (!page) throw new NotFoundError(`project ${projectId} not found`, 'GILGAL_PROJECT_NOT_FOUND')
-      return { items: page.items.map(presentEnvironment), nextCursor: page.nextCursor }
+      const { items, nextCursor } = orNotFound(page, 'project', projectId)
+      return { items: items.map(presentEnvironment), nextCursor }
     },
   )
 
@@ -112,13 +102,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
     },
     async (request) => {
       const project = await requireProject(pool, request.principal.userId, request.params.projectId)
-      const environment = await findProjectEnvironment(pool, project.id, request.params.name)
-      if (!environment)
-        throw new NotFoundError(
-          `environment ${request.params.name} not found`,
-          'GILGAL_ENVIRONMENT_NOT_FOUND',
-        )
-      return presentEnvironment(environment)
+      return presentEnvironment(await requireProjectEnvironment(pool, project.id, request.params.name))
     },
   )
 
