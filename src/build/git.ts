@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { GilgalError } from '../errors.js'
+
+const run = promisify(execFile)
+
+/** The source cannot be fetched (unreachable, unknown ref) or is refused (hostile or local). */
+export class SourceError extends GilgalError {
+  constructor(message: string, code = 'GILGAL_SOURCE_UNAVAILABLE') {
+    super(code, 422, 'Source unavailable', message)
+  }
+}
+
+export interface GitOptions {
+  /** GILGAL_ALLOW_LOCAL_SOURCES: file:// and absolute paths. */
+  allowLocal: boolean
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+const REMOTE =
+  /^(https:\/\/[A-Za-z0-9]|ssh:\/\/[A-Za-z0-9]|git@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9~_./])[^\s]*$/
+const LOCAL = /^(file:\/\/\/|\/)[^\s]*$/
+const REF = /^(?!-)(?!\/)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/
+const COMMIT = /^[0-9a-f]{40}$/
+
+/**
+ * Refuses a source before any git process starts: only https, ssh and scp-like URLs (local ones only
+ * when allowed), never `ext::` or anything git could take for an option, and refs that cannot be one.
+ */
+export function assertSafeSource(url: string, ref: string, allowLocal: boolean): void {
+  const local = LOCAL.test(url)
+  if (!REMOTE.test(url) && !local)
+    throw new SourceError(`git URL ${JSON.stringify(url)} is not allowed`, 'GILGAL_SOURCE_REFUSED')
+  if (local && !allowLocal) {
+    throw new SourceError(
+      'local git sources are refused (GILGAL_ALLOW_LOCAL_SOURCES=false)',
+      'GILGAL_SOURCE_REFUSED',
+    )
+  }
+  if (!REF.test(ref))
+    throw new SourceError(`git ref ${JSON.stringify(ref)} is not allowed`, 'GILGAL_SOURCE_REFUSED')
+}
+
+/**
+ * git with the dangerous parts off: no ext:: transport, the file transport only for allowed local
+ * sources, no terminal prompts or credential helpers, no system or user config, and a timeout.
+ */
+async function git(args: string[], options: GitOptions, cwd?: string): Promise<string> {
+  const config = [
+    '-c',
+    'protocol.ext.allow=never',
+    '-c',
+    `protocol.file.allow=${options.allowLocal ? 'always' : 'never'}`,
+    '-c',
+    'credential.helper=',
+    '-c',
+    'core.askPass=',
+  ]
+  const env = {
+    PATH: process.env.PATH,
+    HOME: '/nonexistent',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+  }
+  const { stdout } = await run('git', [...config, ...args], {
+    cwd,
+    env,
+    timeout: options.timeoutMs ?? 120_000,
+    signal: options.signal,
+    maxBuffer: 16 * 1024 * 1024,
+  })
+  return stdout
+}
+
+/** The commit a ref names on the remote: a branch, a tag (peeled), HEAD, or a full commit id as is. */
+export async function resolveCommit(url: string, ref: string, options: GitOptions): Promise<string> {
+  assertSafeSource(url, ref, options.allowLocal)
+  if (COMMIT.test(ref)) return ref
+  let listing: string
+  try {
+    listing = await git(['ls-remote', '--', url, ref, `refs/tags/${ref}^{}`], options)
+  } catch (error) {
+    throw new SourceError(`cannot reach ${url}: ${firstLine(error)}`)
+  }
+  const refs = new Map(
+    listing
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t').reverse() as [string, string]),
+  )
+  const commit =
+    refs.get(`refs/tags/${ref}^{}`) ??
+    refs.get(`refs/heads/${ref}`) ??
+    refs.get(`refs/tags/${ref}`) ??
+    refs.get(ref)
+  if (!commit) throw new SourceError(`ref ${ref} not found in ${url}`)
+  return commit
+}
+
+/**
+ * Fetches exactly `commit` (depth 1) into a new directory under `workRoot` and returns the directory
+ * of `subpath` in it. The caller deletes the workspace (`removeWorkspace`) when done.
+ */
+export async function fetchCommit(
+  url: string,
+  commit: string,
+  workRoot: string,
+  subpath: string,
+  options: GitOptions,
+): Promise<{ workspace: string; sourceDir: string }> {
+  assertSafeSource(url, commit, options.allowLocal)
+  await mkdir(workRoot, { recursive: true })
+  const workspace = await mkdtemp(path.join(workRoot, 'build-'))
+  try {
+    await git(['init', '--quiet', workspace], options)
+    await git(['fetch', '--quiet', '--depth', '1', '--', url, commit], options, workspace)
+    await git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], options, workspace)
+  } catch (error) {
+    await removeWorkspace(workspace)
+    throw new SourceError(`cannot fetch ${commit.slice(0, 12)} from ${url}: ${firstLine(error)}`)
+  }
+  const sourceDir = path.resolve(workspace, subpath)
+  if (sourceDir !== workspace && !sourceDir.startsWith(`${workspace}${path.sep}`)) {
+    await removeWorkspace(workspace)
+    throw new SourceError(`path ${subpath} leaves the repository`, 'GILGAL_SOURCE_REFUSED')
+  }
+  return { workspace, sourceDir }
+}
+
+export async function removeWorkspace(workspace: string): Promise<void> {
+  await rm(workspace, { recursive: true, force: true })
+}
+
+function firstLine(error: unknown): string {
+  const text = (error as { stderr?: string }).stderr || (error as Error).message || String(error)
+  return text.trim().split('\n').filter(Boolean).at(-1) ?? 'git failed'
+}
