@@ -1,0 +1,106 @@
+import type Docker from 'dockerode'
+import { pack } from 'tar-fs'
+import { GilgalError } from '../errors.js'
+
+export interface BuildRequest {
+  /** The build context directory. */
+  contextDir: string
+  /** Dockerfile path inside the context. */
+  dockerfile: string
+  tag: string
+  labels: Record<string, string>
+  buildArgs?: Record<string, string>
+  target?: string | null
+  memoryBytes?: number
+  /** CPU limit in cores. */
+  cpus?: number
+  signal?: AbortSignal
+}
+
+export interface BuildLine {
+  stream: 'stdout' | 'stderr'
+  message: string
+}
+
+/** A build that failed: `lastLines` are what the user needs to see (the error and what led to it). */
+export class BuildError extends GilgalError {
+  constructor(
+    message: string,
+    readonly lastLines: string[],
+  ) {
+    super('GILGAL_BUILD_FAILED', 422, 'Build failed', message)
+  }
+}
+
+export class BuildCancelledError extends GilgalError {
+  constructor() {
+    super('GILGAL_BUILD_CANCELLED', 409, 'Build cancelled', 'the build was cancelled')
+  }
+}
+
+interface ProgressEvent {
+  stream?: string
+  status?: string
+  error?: string
+  errorDetail?: { message?: string }
+  aux?: { ID?: string }
+}
+
+const KEPT_LINES = 20
+
+/**
+ * Builds an image from a directory (a tar stream in, Docker's JSON progress out), calling `onLine` for
+ * each line of output. Intermediate containers are always removed; memory and CPU are capped so a
+ * build cannot starve the apps on the host; aborting `signal` cancels the build in the engine.
+ * Resolves with the image id.
+ */
+export async function buildImage(
+  docker: Docker,
+  request: BuildRequest,
+  onLine: (line: BuildLine) => void,
+): Promise<string> {
+  if (request.signal?.aborted) throw new BuildCancelledError()
+  const stream = (await docker.buildImage(pack(request.contextDir) as unknown as NodeJS.ReadableStream, {
+    t: request.tag,
+    dockerfile: request.dockerfile,
+    labels: request.labels,
+    buildargs: request.buildArgs ?? {},
+    ...(request.target ? { target: request.target } : {}),
+    ...(request.memoryBytes ? { memory: request.memoryBytes, memswap: request.memoryBytes } : {}),
+    ...(request.cpus ? { cpuperiod: 100_000, cpuquota: Math.round(request.cpus * 100_000) } : {}),
+    rm: true,
+    forcerm: true,
+  })) as NodeJS.ReadableStream & { destroy(): void }
+  const recent: string[] = []
+  let imageId: string | undefined
+  let failure: string | undefined
+  const cancel = () => stream.destroy()
+  request.signal?.addEventListener('abort', cancel, { once: true })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (error: Error | null) => (error ? reject(error) : resolve()),
+        (event: ProgressEvent) => {
+          if (event.aux?.ID) imageId = event.aux.ID
+          const text = event.error ?? event.errorDetail?.message ?? event.stream ?? event.status
+          if (event.error) failure = event.error.trim()
+          for (const message of (text ?? '').split('\n').filter((line) => line.trim() !== '')) {
+            recent.push(message)
+            if (recent.length > KEPT_LINES) recent.shift()
+            onLine({ stream: event.error ? 'stderr' : 'stdout', message })
+          }
+        },
+      )
+      stream.on('close', () => (request.signal?.aborted ? reject(new BuildCancelledError()) : undefined))
+    })
+  } catch (error) {
+    if (request.signal?.aborted) throw new BuildCancelledError()
+    throw new BuildError(`the build stream failed: ${(error as Error).message}`, recent)
+  } finally {
+    request.signal?.removeEventListener('abort', cancel)
+  }
+  if (request.signal?.aborted) throw new BuildCancelledError()
+  if (failure || !imageId) throw new BuildError(failure ?? 'the build produced no image', recent)
+  return imageId
+}
