@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import { createDockerClient } from '../../src/runtime/docker.js'
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
+import { DockerConflictError, DockerNotFoundError, DockerUnreachableError } from '../../src/runtime/errors.js'
+import { LABELS } from '../../src/runtime/labels.js'
+import { testEnv } from '../helpers/db.js'
+import { buildBusyboxImage, docker, removeTestObjects, testLabels } from '../helpers/docker.js'
+import { freePort } from '../helpers/net.js'
+
+const { runId } = testEnv()
+const image = `gilgal-test/runtime:${runId}`
+const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST))
+
+before(async () => {
+  await buildBusyboxImage(image, 'runtime\n')
+})
+
+after(async () => {
+  await removeTestObjects()
+})
+
+test('containers are created labelled and hardened, listed by label, stopped and removed', async () => {
+  const environmentId = randomUUID()
+  const id = await runtime.createContainer({
+    name: `gilgal-test-runtime-${runId}`,
+    image,
+    labels: testLabels({ [LABELS.environment]: environmentId }),
+  })
+  await runtime.startContainer(id)
+  const info = await docker.getContainer(id).inspect()
+  assert.equal(info.Config.Labels[LABELS.managed], 'true')
+  assert.deepEqual(info.HostConfig.SecurityOpt, ['no-new-privileges'])
+  assert.equal(info.HostConfig.Privileged, false)
+  const listed = await runtime.listManaged({ environmentId })
+  assert.deepEqual(
+    listed.map((c) => [c.id, c.state]),
+    [[id, 'running']],
+  )
+  await runtime.stopContainer(id, 1)
+  await runtime.stopContainer(id, 1) // stopping a stopped container is not an error
+  assert.equal((await runtime.listManaged({ environmentId }))[0]?.state, 'exited')
+  await runtime.removeContainer(id)
+  assert.deepEqual(await runtime.listManaged({ environmentId }), [])
+})
+
+test('an unlabelled container is never listed', async () => {
+  const environmentId = randomUUID()
+  const stranger = await docker.createContainer({
+    Image: image,
+    Labels: testLabels({ [LABELS.environment]: environmentId }),
+  })
+  assert.deepEqual(await runtime.listManaged({ environmentId }), [])
+  await stranger.remove({ force: true })
+})
+
+test('Docker errors arrive typed: not found, conflict, unreachable', async () => {
+  await assert.rejects(runtime.startContainer('gilgal-no-such-container'), DockerNotFoundError)
+  const name = `gilgal-test-dup-${runId}`
+  await runtime.createContainer({ name, image, labels: testLabels() })
+  await assert.rejects(runtime.createContainer({ name, image, labels: testLabels() }), DockerConflictError)
+  const offline = createDockerRuntime(createDockerClient(`tcp://127.0.0.1:${await freePort()}`))
+  await assert.rejects(offline.listManaged({}), DockerUnreachableError)
+})
