@@ -23,3 +23,33 @@ export async function listDeploymentLogs(
   )
   return rows.map((row) => ({ ...row, seq: Number(row.seq) }))
 }
+
+/** The last sequence number written for a deployment (0 when none): a writer continues after it. */
+export async function lastLogSeq(db: Db, deploymentId: string): Promise<number> {
+  const { rows } = await db.query<{ seq: string | null }>(
+    'select max(seq) as seq from deployment_logs where deployment_id = $1',
+    [deploymentId],
+  )
+  return Number(rows[0]?.seq ?? 0)
+}
+
+/** Appends numbered lines in one statement (a batch). Never notifies: this is a hot path. */
+export async function appendDeploymentLogs(
+  db: Db,
+  deploymentId: string,
+  lines: readonly LogLine[],
+): Promise<void> {
+  if (lines.length === 0) return
+  await db.query(
+    `insert into deployment_logs (deployment_id, seq, ts, stream, level, message)
+     select $1, * from unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])`,
+    [
+      deploymentId,
+      lines.map((l) => l.seq),
+      lines.map((l) => l.ts),
+      lines.map((l) => l.stream),
+      lines.map((l) => l.level),
+      lines.map((l) => l.message),
+    ],
+  )
+}
