@@ -12,6 +12,9 @@ import { ControllerManager, type ReconcilerSet } from './controller/manager.js'
 import { createMetrics } from './metrics/registry.js'
 import { createStatusReconciler } from './reconcilers/status.js'
 import { createDockerClient } from './runtime/docker.js'
+import { createDeploymentReconciler } from './reconcilers/deployment/reconcile.js'
+import path from 'node:path'
+import PQueue from 'p-queue'
 import { readVersionInfo } from './version.js'
 
 export interface RunningServer {
@@ -53,15 +56,29 @@ export async function startServer(
             allowLocalSources: config.allowLocalSources,
           })
     if (config.role !== 'api') {
+      const engine = createDockerClient(config.dockerHost)
+      const builds = new PQueue({ concurrency: config.buildConcurrency })
       controller = new ControllerManager({
         pool: database.pool,
         databaseUrl: database.url,
         log: log.child({ component: 'controller' }),
         metrics,
         resyncSeconds: config.resyncSeconds,
-        docker: createDockerClient(config.dockerHost),
+        docker: engine,
         lease: { ttlMs: config.leaseSeconds * 1000, renewMs: config.leaseRenewSeconds * 1000 },
-        buildReconcilers: () => statusReconcilers(database.pool),
+        buildReconcilers: (fence) => ({
+          ...statusReconcilers(database.pool),
+          Deployment: createDeploymentReconciler({
+            pool: database.pool,
+            engine,
+            workRoot: path.join(config.dataDir, 'builds'),
+            allowLocalSources: config.allowLocalSources,
+            baseImages: config.baseImages,
+            buildMemoryBytes: config.buildMemoryBytes,
+            admission: builds,
+            fence,
+          }),
+        }),
         onFatal,
       })
       await controller.start()

@@ -31,6 +31,8 @@ export interface Config {
   readonly buildConcurrency: number
   readonly buildMemoryBytes: number
   readonly registry: string | undefined
+  /** Base images of generated Dockerfiles (local ones for an engine that cannot pull). */
+  readonly baseImages: { node: string; python: string; php: string; static: string }
   readonly allowLocalSources: boolean
   readonly logLevel: LevelWithSilent
   readonly corsOrigins: readonly string[]
@@ -84,6 +86,12 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     buildConcurrency: Number(values.GILGAL_BUILD_CONCURRENCY),
     buildMemoryBytes: parseSize(String(values.GILGAL_BUILD_MEMORY)),
     registry: values.GILGAL_REGISTRY as string | undefined,
+    baseImages: {
+      node: String(values.GILGAL_BASE_IMAGE_NODE),
+      python: String(values.GILGAL_BASE_IMAGE_PYTHON),
+      php: String(values.GILGAL_BASE_IMAGE_PHP),
+      static: String(values.GILGAL_BASE_IMAGE_STATIC),
+    },
     allowLocalSources: values.GILGAL_ALLOW_LOCAL_SOURCES === true,
     logLevel: values.LOG_LEVEL as LevelWithSilent,
     corsOrigins: parseList(String(values.CORS_ORIGINS)),

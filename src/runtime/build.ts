@@ -104,3 +104,13 @@ export async function buildImage(
   if (failure || !imageId) throw new BuildError(failure ?? 'the build produced no image', recent)
   return imageId
 }
+
+/** The id of the image tagged `tag`, or undefined when the engine has none. */
+export async function findImage(docker: Docker, tag: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(tag).inspect()).Id
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined
+    throw error
+  }
+}

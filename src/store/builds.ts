@@ -1,0 +1,61 @@
+import { prepared, type Pool } from './pool.js'
+import type { Spec } from './projects.js'
+
+/** What the deployment reconciler reads of a revision. */
+export interface BuildState {
+  id: string
+  projectId: string
+  projectName: string
+  revision: number
+  generation: number
+  spec: Spec
+  status: Spec
+  cancelRequested: boolean
+}
+
+interface BuildRow {
+  id: string
+  project_id: string
+  project_name: string
+  revision: number
+  generation: string
+  spec: Spec
+  status: Spec
+  cancel_requested: boolean
+}
+
+export async function readBuildState(pool: Pool, id: string): Promise<BuildState | undefined> {
+  const { rows } = await pool.query<BuildRow>(
+    prepared(
+      `select d.id, d.project_id, p.name as project_name, d.revision, d.generation, d.spec, d.status,
+              d.cancel_requested_at is not null as cancel_requested
+         from deployments d join projects p on p.id = d.project_id where d.id = $1`,
+      [id],
+    ),
+  )
+  const row = rows[0]
+  return (
+    row && {
+      id: row.id,
+      projectId: row.project_id,
+      projectName: row.project_name,
+      revision: row.revision,
+      generation: Number(row.generation),
+      spec: row.spec,
+      status: row.status,
+      cancelRequested: row.cancel_requested,
+    }
+  )
+}
+
+/** Merges fields into a revision's status (controller only: no generation bump, no notify). */
+export async function mergeDeploymentStatus(pool: Pool, id: string, patch: Spec): Promise<void> {
+  await pool.query(prepared('update deployments set status = status || $2::jsonb where id = $1', [id, patch]))
+}
+
+export async function isCancelRequested(pool: Pool, id: string): Promise<boolean> {
+  const { rows } = await pool.query<{ cancelled: boolean }>(
+    prepared('select cancel_requested_at is not null as cancelled from deployments where id = $1', [id]),
+  )
+  return rows[0]?.cancelled ?? false
+}
