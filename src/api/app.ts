@@ -17,6 +17,7 @@ import { registerProblemHandler } from './plugins/problem.js'
 import { apiKeyRoutes } from './routes/api-keys.js'
 import { applyRoutes } from './routes/apply.js'
 import { authRoutes } from './routes/auth.js'
+import { deploymentLogRoutes } from './routes/deployment-logs.js'
 import { deploymentRoutes } from './routes/deployments.js'
 import { environmentRoutes } from './routes/environments.js'
 import { healthRoutes } from './routes/health.js'
@@ -84,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(projectRoutes, { prefix: '/api/projects', ...resources })
   await app.register(environmentRoutes, { prefix: '/api', ...resources })
   await app.register(deploymentRoutes, { prefix: '/api', ...resources })
+  await app.register(deploymentLogRoutes, { prefix: '/api', ...resources })
   await app.register(applyRoutes, { prefix: '/api', ...resources })
   return app
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { cancel, deploy, rollback } from '../../resources/deployments.js'
 import { listDeployments } from '../../store/deployments.js'
-import { listDeploymentLogs } from '../../store/logs.js'
 import {
   presentDeployment,
   requireDeployment,
@@ -19,7 +18,6 @@ import {
   readResponses,
   resource,
   resourceList,
-  timestamp,
   writeErrors,
 } from '../schemas.js'
 
@@ -29,17 +27,6 @@ const phase = {
   enum: ['Queued', 'Building', 'Deploying', 'Active', 'Superseded', 'Failed', 'Cancelled'],
 } as const
 const source = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/source' }
-
-const logLine = {
-  type: 'object',
-  properties: {
-    seq: { type: 'integer' },
-    ts: timestamp,
-    stream: { type: 'string' },
-    level: { type: 'string' },
-    message: { type: 'string' },
-  },
-} as const
 
 /** Revisions: list, deploy, read, logs, rollback (a new revision) and cancel (a request). */
 export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
@@ -125,37 +112,6 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     },
     async (request) =>
       presentDeployment(await requireDeployment(pool, request.principal.userId, request.params.id)),
-  )
-
-  app.get<{ Params: { id: string }; Querystring: { after: number; limit: number } }>(
-    '/deployments/:id/logs',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            after: { type: 'integer', minimum: 0, default: 0 },
-            limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 },
-          },
-        },
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: logLine } } },
-          400: problem,
-          ...authErrors,
-        },
-      },
-    },
-    async (request) => {
-      const deployment = await requireDeployment(pool, request.principal.userId, request.params.id)
-      return {
-        items: await listDeploymentLogs(pool, deployment.id, request.query.after, request.query.limit),
-      }
-    },
   )
 
   app.post<{ Params: { id: string } }>(

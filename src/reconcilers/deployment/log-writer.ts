@@ -1,3 +1,4 @@
+import { announceLogs } from '../../log-bus.js'
 import { appendDeploymentLogs, lastLogSeq, type LogLine } from '../../store/logs.js'
 import type { Pool } from '../../store/pool.js'
 
@@ -54,6 +55,7 @@ export class DeploymentLogWriter {
     this.flushing = this.flushing
       .catch(() => undefined)
       .then(() => appendDeploymentLogs(this.pool, this.deploymentId, batch))
+      .then(() => announceLogs(this.deploymentId))
     return this.flushing
   }
 }
