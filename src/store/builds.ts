@@ -59,3 +59,18 @@ export async function isCancelRequested(pool: Pool, id: string): Promise<boolean
   )
   return rows[0]?.cancelled ?? false
 }
+
+/** Records on the project what detection found in its source (controller only; status, no notify). */
+export async function recordDetectedFramework(
+  pool: Pool,
+  projectId: string,
+  framework: string,
+): Promise<void> {
+  await pool.query(
+    prepared(
+      `update projects set status = status || jsonb_build_object('detectedFramework', $2::text)
+        where id = $1 and (status->>'detectedFramework') is distinct from $2`,
+      [projectId, framework],
+    ),
+  )
+}

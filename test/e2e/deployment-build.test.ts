@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
@@ -117,6 +117,11 @@ test('a revision is built from its commit, logged, tagged, and the same commit i
   assert.equal(status.reused, false)
   assert.ok((await logsOf(first)).some((line) => line.includes('compiling')))
   assert.deepEqual(await readdir(workRoot()), [], 'the workspace is gone')
+  const { rows } = await db.pool.query(
+    `select status->>'detectedFramework' as framework from projects where id = $1`,
+    [projectId],
+  )
+  assert.equal(rows[0].framework, 'dockerfile', 'what the source is, is recorded on the project')
 
   const second = await deployment(url)
   await reconciler.reconcile(`Deployment/${second}`, new AbortController().signal, context)
@@ -152,6 +157,16 @@ test('a failing build, an unknown ref and a hostile source fail with their reaso
   await reconciler.reconcile(`Deployment/${hostile}`, new AbortController().signal, context)
   assert.equal((await statusOf(hostile)).reason, 'SourceUnavailable')
   assert.deepEqual(await readdir(workRoot()), [])
+})
+
+test('a new term removes workspaces a killed build left behind', async () => {
+  const stale = path.join(workRoot(), 'build-stale')
+  await mkdir(stale, { recursive: true })
+  await utimes(stale, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000))
+  createDeploymentReconciler(reconcilerDeps())
+  await waitFor('the stale workspace to go', async () =>
+    (await readdir(workRoot())).includes('build-stale') ? undefined : true,
+  )
 })
 
 test('a cancel request stops a running build within 2 s', async () => {

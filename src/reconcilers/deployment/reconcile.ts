@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readdir, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type PQueue from 'p-queue'
 import { DetectionError, detectFramework, type SourceTree } from '../../build/detect.js'
@@ -13,6 +13,7 @@ import {
   isCancelRequested,
   mergeDeploymentStatus,
   readBuildState,
+  recordDetectedFramework,
   type BuildState,
 } from '../../store/builds.js'
 import type { Pool } from '../../store/pool.js'
@@ -46,6 +47,7 @@ type Failure = { phase: 'Failed'; reason: string; message: string } | { phase: '
  * with a reason, or Cancelled. An image for the same commit and build inputs is reused, not rebuilt.
  */
 export function createDeploymentReconciler(deps: DeploymentReconcilerDeps): Reconciler {
+  void removeStaleWorkspaces(deps.workRoot, Date.now())
   return {
     async reconcile(key, signal) {
       const state = await readBuildState(deps.pool, key.slice(key.indexOf('/') + 1))
@@ -131,6 +133,7 @@ async function buildSource(
     'system',
     detection ? `detected ${detection.framework} (${detection.reason})` : `using ${dockerfilePath}`,
   )
+  await recordDetectedFramework(deps.pool, state.projectId, detection?.framework ?? 'dockerfile')
   const { buildArgs, fromEnv } = buildArgsFor(spec.build?.args ?? {}, spec.env ?? {})
   const target = spec.build?.target ?? null
   const tag = imageTag(state.projectName, commit, { dockerfile, path: git.path, target, buildArgs })
@@ -189,6 +192,19 @@ async function finish(pool: Pool, state: BuildState, failure: Failure): Promise<
   const reason = failure.phase === 'Failed' ? { reason: failure.reason } : {}
   const patch = { phase: failure.phase, ...reason, message: failure.message, finishedAt: new Date() }
   await mergeDeploymentStatus(pool, state.id, { ...patch, observedGeneration: state.generation })
+}
+
+/**
+ * A process killed mid-build leaves its workspace behind: a new term removes those older than itself
+ * (newer ones belong to builds it has started since).
+ */
+async function removeStaleWorkspaces(workRoot: string, before: number): Promise<void> {
+  const entries = await readdir(workRoot).catch(() => [] as string[])
+  for (const entry of entries) {
+    const dir = path.join(workRoot, entry)
+    const info = await stat(dir).catch(() => undefined)
+    if (info && info.mtimeMs < before) await removeWorkspace(dir)
+  }
 }
 
 /** The build workspace as a SourceTree (detection reads a handful of small files). */
