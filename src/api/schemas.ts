@@ -1,3 +1,5 @@
+import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { ApiKeyScope } from '../store/api-keys.js'
 /**
  * Shared JSON Schemas of the HTTP API. Input schemas close every object (`additionalProperties:
  * false`); output schemas list what is sent, so fast-json-stringify never leaks an unlisted field.
@@ -81,3 +83,8 @@ export const replaceBody = {
   required: ['spec'],
   properties: { labels, spec: anySpec },
 } as const
+
+/** A route's auth hook, and its OpenAPI tags and bearer security around its own schema. */
+export function authorized(app: FastifyInstance, scope: ApiKeyScope, tags: string[], schema: FastifySchema) {
+  return { onRequest: app.requireAuth(scope), schema: { tags, security: [{ bearer: [] }], ...schema } }
+}

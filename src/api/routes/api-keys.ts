@@ -4,7 +4,7 @@ import { ForbiddenError, NotFoundError } from '../../errors.js'
 import type { Principal } from '../plugins/auth.js'
 import * as apiKeys from '../../store/api-keys.js'
 import type { Pool } from '../../store/pool.js'
-import { authErrors, nullableTimestamp, problem, timestamp, uuid } from '../schemas.js'
+import { authErrors, authorized, nullableTimestamp, problem, timestamp, uuid } from '../schemas.js'
 
 const scope = { type: 'string', enum: ['read', 'write'] } as const
 const keyOut = {
@@ -40,21 +40,14 @@ function present(key: apiKeys.ApiKey) {
 
 /** `/api/auth/api-keys`: the key itself is shown once, at creation; only its hash is stored. */
 export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): Promise<void> {
-  const security = [{ bearer: [] }]
-
   app.get(
     '/',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags: ['auth'],
-        security,
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: keyOut } } },
-          ...authErrors,
-        },
+    authorized(app, 'read', ['auth'], {
+      response: {
+        200: { type: 'object', properties: { items: { type: 'array', items: keyOut } } },
+        ...authErrors,
       },
-    },
+    }),
     async (request) => ({
       items: (await apiKeys.listApiKeys(deps.pool, request.principal.userId)).map(present),
     }),
@@ -62,28 +55,23 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): 
 
   app.post<{ Body: { name: string; scope: apiKeys.ApiKeyScope } }>(
     '/',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags: ['auth'],
-        security,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'scope'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, scope },
-        },
-        response: {
-          201: {
-            type: 'object',
-            properties: { id: uuid, name: { type: 'string' }, scope, key: { type: 'string' } },
-            required: ['id', 'name', 'scope', 'key'],
-          },
-          400: problem,
-          ...authErrors,
-        },
+    authorized(app, 'write', ['auth'], {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'scope'],
+        properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, scope },
       },
-    },
+      response: {
+        201: {
+          type: 'object',
+          properties: { id: uuid, name: { type: 'string' }, scope, key: { type: 'string' } },
+          required: ['id', 'name', 'scope', 'key'],
+        },
+        400: problem,
+        ...authErrors,
+      },
+    }),
     async (request, reply) => {
       requireSession(request.principal)
       const key = newOpaqueToken(API_KEY_PREFIX)
@@ -100,15 +88,10 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): 
 
   app.delete<{ Params: { id: string } }>(
     '/:id',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags: ['auth'],
-        security,
-        params: { type: 'object', additionalProperties: false, properties: { id: uuid }, required: ['id'] },
-        response: { 204: { type: 'null' }, 400: problem, ...authErrors },
-      },
-    },
+    authorized(app, 'write', ['auth'], {
+      params: { type: 'object', additionalProperties: false, properties: { id: uuid }, required: ['id'] },
+      response: { 204: { type: 'null' }, 400: problem, ...authErrors },
+    }),
     async (request, reply) => {
       requireSession(request.principal)
       if (!(await apiKeys.revokeApiKey(deps.pool, request.principal.userId, request.params.id))) {

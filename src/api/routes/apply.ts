@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { parseManifests } from '../../manifests/parse.js'
 import { applyManifests, validateManifests } from '../../resources/apply.js'
 import { runWrite, type ResourceDeps } from '../resources.js'
-import { authErrors, problem } from '../schemas.js'
+import { authErrors, authorized, problem } from '../schemas.js'
 
 const YAML_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml']
 
@@ -42,35 +42,30 @@ export async function applyRoutes(app: FastifyInstance, deps: ResourceDeps): Pro
 
   app.post<{ Querystring: { dryRun: boolean; prune: boolean }; Body: unknown }>(
     '/apply',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags: ['apply'],
-        security: [{ bearer: [] }],
-        description: 'Body: YAML documents (application/yaml) or JSON (a manifest or an array of them).',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            dryRun: { type: 'boolean', default: false },
-            prune: { type: 'boolean', default: false },
-          },
-        },
-        body: { type: ['string', 'object', 'array'] },
-        response: {
-          200: {
-            type: 'object',
-            properties: { dryRun: { type: 'boolean' }, items: { type: 'array', items: appliedItem } },
-            required: ['dryRun', 'items'],
-          },
-          400: problem,
-          409: problem,
-          413: problem,
-          422: problem,
-          ...authErrors,
+    authorized(app, 'write', ['apply'], {
+      description: 'Body: YAML documents (application/yaml) or JSON (a manifest or an array of them).',
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          dryRun: { type: 'boolean', default: false },
+          prune: { type: 'boolean', default: false },
         },
       },
-    },
+      body: { type: ['string', 'object', 'array'] },
+      response: {
+        200: {
+          type: 'object',
+          properties: { dryRun: { type: 'boolean' }, items: { type: 'array', items: appliedItem } },
+          required: ['dryRun', 'items'],
+        },
+        400: problem,
+        409: problem,
+        413: problem,
+        422: problem,
+        ...authErrors,
+      },
+    }),
     async (request) => {
       const { dryRun, prune } = request.query
       const manifests = validateManifests(parseManifests(request.body))

@@ -8,7 +8,7 @@ import * as tokens from '../../store/tokens.js'
 import { withTransaction } from '../../store/tx.js'
 import * as users from '../../store/users.js'
 import { ACCESS_TOKEN_SECONDS } from '../plugins/auth.js'
-import { problem, timestamp, uuid } from '../schemas.js'
+import { authorized, problem, timestamp, uuid } from '../schemas.js'
 
 export interface AuthRouteDeps {
   pool: Pool
@@ -168,30 +168,22 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
 
   app.get(
     '/me',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: { tags: ['auth'], security: [{ bearer: [] }], response: { 200: userOut, 401: problem } },
-    },
+    authorized(app, 'read', ['auth'], { response: { 200: userOut, 401: problem } }),
     async (request) => publicUser(await findCaller(pool, request.principal.userId)),
   )
 
   app.patch<{ Body: { username?: string; password?: string; currentPassword: string } }>(
     '/me',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags: ['auth'],
-        security: [{ bearer: [] }],
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['currentPassword'],
-          minProperties: 2,
-          properties: { username, password, currentPassword: password },
-        },
-        response: { 200: userOut, 400: problem, 401: problem, 403: problem, 409: problem, 422: problem },
+    authorized(app, 'write', ['auth'], {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['currentPassword'],
+        minProperties: 2,
+        properties: { username, password, currentPassword: password },
       },
-    },
+      response: { 200: userOut, 400: problem, 401: problem, 403: problem, 409: problem, 422: problem },
+    }),
     async (request) => {
       const { username: newUsername, password: newPassword, currentPassword } = request.body
       const user = await findCaller(pool, request.principal.userId)

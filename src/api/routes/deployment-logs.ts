@@ -4,7 +4,7 @@ import { waitForLogs } from '../../log-bus.js'
 import { findOwnedDeployment } from '../../store/deployments.js'
 import { listDeploymentLogs, type LogLine } from '../../store/logs.js'
 import { requireDeployment, type ResourceDeps } from '../resources.js'
-import { authErrors, idParams, problem, timestamp } from '../schemas.js'
+import { authErrors, authorized, idParams, problem, timestamp } from '../schemas.js'
 
 // The package's module.exports is the fastify-plugin-wrapped plugin (its decorations reach this
 // context); its typings describe the named, unwrapped export instead.
@@ -44,10 +44,7 @@ export async function deploymentLogRoutes(app: FastifyInstance, deps: ResourceDe
     '/deployments/:id/logs',
     {
       sse: 'manual',
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags: ['deployments'],
-        security: [{ bearer: [] }],
+      ...authorized(app, 'read', ['deployments'], {
         params: idParams('id'),
         querystring: {
           type: 'object',
@@ -63,7 +60,7 @@ export async function deploymentLogRoutes(app: FastifyInstance, deps: ResourceDe
           400: problem,
           ...authErrors,
         },
-      },
+      }),
     },
     async (request, reply) => {
       const { userId } = request.principal

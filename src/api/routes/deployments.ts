@@ -11,6 +11,7 @@ import {
 } from '../resources.js'
 import {
   authErrors,
+  authorized,
   idOrName,
   idParams,
   pageQuery,
@@ -21,7 +22,6 @@ import {
   writeErrors,
 } from '../schemas.js'
 
-const security = [{ bearer: [] }]
 const tags = ['deployments']
 const phase = {
   enum: ['Queued', 'Building', 'Deploying', 'Active', 'Superseded', 'Failed', 'Cancelled'],
@@ -37,20 +37,15 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     Querystring: { environment?: string; phase?: string; limit: number; cursor?: string }
   }>(
     '/projects/:projectId/deployments',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('projectId'),
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { environment: idOrName, phase, ...pageQuery },
-        },
-        response: { 200: resourceList, 400: problem, ...authErrors },
+    authorized(app, 'read', tags, {
+      params: idParams('projectId'),
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { environment: idOrName, phase, ...pageQuery },
       },
-    },
+      response: { 200: resourceList, 400: problem, ...authErrors },
+    }),
     async (request) => {
       const { environment, phase: wanted, limit, cursor } = request.query
       const project = await requireProject(pool, request.principal.userId, request.params.projectId)
@@ -69,21 +64,16 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
 
   app.post<{ Params: { projectId: string }; Body: { environment: string; source?: never } }>(
     '/projects/:projectId/deployments',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags,
-        security,
-        params: idParams('projectId'),
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['environment'],
-          properties: { environment: idOrName, source },
-        },
-        response: { 201: resource, ...writeErrors },
+    authorized(app, 'write', tags, {
+      params: idParams('projectId'),
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['environment'],
+        properties: { environment: idOrName, source },
       },
-    },
+      response: { 201: resource, ...writeErrors },
+    }),
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
@@ -101,25 +91,17 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
 
   app.get<{ Params: { id: string } }>(
     '/deployments/:id',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        response: readResponses,
-      },
-    },
+    authorized(app, 'read', tags, {
+      params: idParams('id'),
+      response: readResponses,
+    }),
     async (request) =>
       presentDeployment(await requireDeployment(pool, request.principal.userId, request.params.id)),
   )
 
   app.post<{ Params: { id: string } }>(
     '/deployments/:id/rollback',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: { tags, security, params: idParams('id'), response: { 201: resource, ...writeErrors } },
-    },
+    authorized(app, 'write', tags, { params: idParams('id'), response: { 201: resource, ...writeErrors } }),
     async (request, reply) => {
       const created = await runWrite(deps, request, 'rollback', async (ctx) =>
         rollback(ctx, await requireDeployment(ctx.client, ctx.ownerId, request.params.id)),
@@ -130,10 +112,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
 
   app.delete<{ Params: { id: string } }>(
     '/deployments/:id',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: { tags, security, params: idParams('id'), response: { 202: resource, ...writeErrors } },
-    },
+    authorized(app, 'write', tags, { params: idParams('id'), response: { 202: resource, ...writeErrors } }),
     async (request, reply) => {
       const cancelled = await runWrite(deps, request, 'api', async (ctx) =>
         cancel(ctx, await requireDeployment(ctx.client, ctx.ownerId, request.params.id, true)),

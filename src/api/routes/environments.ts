@@ -13,6 +13,7 @@ import {
 import {
   anySpec,
   authErrors,
+  authorized,
   deletionResponses,
   idParams,
   labels,
@@ -26,7 +27,6 @@ import {
 } from '../schemas.js'
 
 const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
-const security = [{ bearer: [] }]
 const tags = ['environments']
 
 /** Environments under `/api/projects/:projectId/environments` and `/api/environments/:id`. */
@@ -35,16 +35,11 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
 
   app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string } }>(
     '/projects/:projectId/environments',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('projectId'),
-        querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
-        response: { 200: resourceList, 400: problem, ...authErrors },
-      },
-    },
+    authorized(app, 'read', tags, {
+      params: idParams('projectId'),
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: resourceList, 400: problem, ...authErrors },
+    }),
     async (request) => {
       const { projectId } = request.params
       const page = await listEnvironments(
@@ -64,21 +59,16 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
     Body: { name: string; labels?: Record<string, string>; spec?: unknown }
   }>(
     '/projects/:projectId/environments',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags,
-        security,
-        params: idParams('projectId'),
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name, labels, spec: anySpec },
-        },
-        response: { 201: resource, ...writeErrors },
+    authorized(app, 'write', tags, {
+      params: idParams('projectId'),
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name, labels, spec: anySpec },
       },
-    },
+      response: { 201: resource, ...writeErrors },
+    }),
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         // Locked, so a deletion request committing meanwhile cannot miss the new environment.
@@ -91,15 +81,10 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
 
   app.get<{ Params: { projectId: string; name: string } }>(
     '/projects/:projectId/environments/:name',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('projectId', 'name'),
-        response: readResponses,
-      },
-    },
+    authorized(app, 'read', tags, {
+      params: idParams('projectId', 'name'),
+      response: readResponses,
+    }),
     async (request) => {
       const project = await requireProject(pool, request.principal.userId, request.params.projectId)
       return presentEnvironment(await requireProjectEnvironment(pool, project.id, request.params.name))
@@ -108,31 +93,21 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
 
   app.get<{ Params: { id: string } }>(
     '/environments/:id',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        response: readResponses,
-      },
-    },
+    authorized(app, 'read', tags, {
+      params: idParams('id'),
+      response: readResponses,
+    }),
     async (request) =>
       presentEnvironment(await requireEnvironment(pool, request.principal.userId, request.params.id)),
   )
 
   app.put<{ Params: { id: string }; Body: { labels?: Record<string, string>; spec?: unknown } }>(
     '/environments/:id',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        body: replaceBody,
-        response: { 200: resource, ...writeErrors },
-      },
-    },
+    authorized(app, 'write', tags, {
+      params: idParams('id'),
+      body: replaceBody,
+      response: { 200: resource, ...writeErrors },
+    }),
     async (request) => {
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         const environment = await requireEnvironment(ctx.client, ctx.ownerId, request.params.id, true)
@@ -145,15 +120,10 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
 
   app.delete<{ Params: { id: string } }>(
     '/environments/:id',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        response: deletionResponses,
-      },
-    },
+    authorized(app, 'write', tags, {
+      params: idParams('id'),
+      response: deletionResponses,
+    }),
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) =>
         deleteEnvironment(ctx, await requireEnvironment(ctx.client, ctx.ownerId, request.params.id, true)),

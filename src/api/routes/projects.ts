@@ -6,6 +6,7 @@ import { presentProject, requireProject, runWrite, type ResourceDeps } from '../
 import {
   anySpec,
   authErrors,
+  authorized,
   deletionResponses,
   idParams,
   labels,
@@ -19,7 +20,6 @@ import {
   writeErrors,
 } from '../schemas.js'
 
-const security = [{ bearer: [] }]
 const tags = ['projects']
 
 const eventOut = {
@@ -49,15 +49,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
-        response: { 200: resourceList, 400: problem, ...authErrors },
-      },
-    },
+    authorized(app, 'read', tags, {
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: resourceList, 400: problem, ...authErrors },
+    }),
     async (request) => {
       const page = await listProjects(
         pool,
@@ -71,20 +66,15 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
 
   app.post<{ Body: { name: string; labels?: Record<string, string>; spec?: unknown } }>(
     '/',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags,
-        security,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, labels, spec: anySpec },
-        },
-        response: { 201: resource, ...writeErrors },
+    authorized(app, 'write', tags, {
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, labels, spec: anySpec },
       },
-    },
+      response: { 201: resource, ...writeErrors },
+    }),
     async (request, reply) => {
       const { name: typed, labels, spec } = request.body
       const name = slugify(typed)
@@ -99,31 +89,21 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
 
   app.get<{ Params: { id: string } }>(
     '/:id',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        response: readResponses,
-      },
-    },
+    authorized(app, 'read', tags, {
+      params: idParams('id'),
+      response: readResponses,
+    }),
     async (request) =>
       presentProject(await requireProject(pool, request.principal.userId, request.params.id)),
   )
 
   app.put<{ Params: { id: string }; Body: { labels?: Record<string, string>; spec?: unknown } }>(
     '/:id',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        body: replaceBody,
-        response: { 200: resource, ...writeErrors },
-      },
-    },
+    authorized(app, 'write', tags, {
+      params: idParams('id'),
+      body: replaceBody,
+      response: { 200: resource, ...writeErrors },
+    }),
     async (request) => {
       const result = await runWrite(deps, request, 'api', async (ctx) =>
         updateProject(
@@ -138,15 +118,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
 
   app.delete<{ Params: { id: string } }>(
     '/:id',
-    {
-      onRequest: app.requireAuth('write'),
-      schema: {
-        tags,
-        security,
-        params: idParams('id'),
-        response: deletionResponses,
-      },
-    },
+    authorized(app, 'write', tags, {
+      params: idParams('id'),
+      response: deletionResponses,
+    }),
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) =>
         deleteProject(ctx, await requireProject(ctx.client, ctx.ownerId, request.params.id, true)),
@@ -157,26 +132,21 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
 
   app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string } }>(
     '/:projectId/events',
-    {
-      onRequest: app.requireAuth('read'),
-      schema: {
-        tags,
-        security,
-        params: idParams('projectId'),
-        querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: eventOut },
-              nextCursor: { type: ['string', 'null'] },
-            },
+    authorized(app, 'read', tags, {
+      params: idParams('projectId'),
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            items: { type: 'array', items: eventOut },
+            nextCursor: { type: ['string', 'null'] },
           },
-          400: problem,
-          ...authErrors,
         },
+        400: problem,
+        ...authErrors,
       },
-    },
+    }),
     async (request) => {
       const project = await requireProject(pool, request.principal.userId, request.params.projectId)
       return listEvents(pool, project.id, request.query.limit, request.query.cursor)
