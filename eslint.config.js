@@ -3,7 +3,16 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.gilgal/', 'coverage/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.gilgal/',
+      'coverage/',
+      'test/fixtures/apps/',
+      'test/fixtures/frameworks/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -77,6 +77,8 @@ export async function startServer(
             buildMemoryBytes: config.buildMemoryBytes,
             admission: builds,
             fence,
+            registry: config.registry,
+            secretKeys: secrets.secretKeys,
           }),
         }),
         onFatal,

@@ -3,6 +3,7 @@
  *
  * 1. Checks the Docker engine: tests never skip themselves silently, so without an engine the run
  *    fails and says how to start one, unless GILGAL_TEST_DOCKER=skip is set explicitly.
+ *    With an engine, it builds the local base images the build fixtures use, once per machine.
  * 2. Provides PostgreSQL: DATABASE_URL if set, otherwise one embedded server for the whole run.
  * 3. Migrates a template database once; every test file clones its own from it (test/helpers/db.ts).
  * 4. Runs `node --import tsx --test` on the files (all of src/ and test/, or those named on the command
@@ -17,6 +18,7 @@ import pg from 'pg'
 import { createLogger } from '../src/log.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embedded.js'
 import { migrate } from '../src/store/migrate.js'
+import { ensureLocalBaseImages } from './helpers/base-images.js'
 import { checkDockerEngine } from './helpers/docker.js'
 import { databaseUrl } from './helpers/db.js'
 import { freePort } from './helpers/net.js'
@@ -38,6 +40,7 @@ async function main(): Promise<number> {
       console.error('GILGAL_TEST_DOCKER=skip to run without the Docker tests (CI never does).')
       return 1
     }
+    await ensureLocalBaseImages()
   }
 
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-test-'))

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+
 /**
  * Framework detection from a source tree (issue 5): a Dockerfile wins; otherwise package.json
  * dependencies, lock files and the well-known files of Python and PHP frameworks decide.
@@ -20,6 +23,21 @@ export type PackageManager = 'npm' | 'yarn' | 'pnpm'
 /** A read-only view of the files of a source (the build workspace, or a map in tests). */
 export interface SourceTree {
   read(path: string): string | undefined
+}
+
+/** A directory as a SourceTree; paths that leave it read as absent. */
+export function directoryTree(root: string): SourceTree {
+  return {
+    read(file) {
+      const full = path.resolve(root, file)
+      if (!full.startsWith(`${root}${path.sep}`)) return undefined
+      try {
+        return readFileSync(full, 'utf8')
+      } catch {
+        return undefined
+      }
+    },
+  }
 }
 
 export interface Detection {

@@ -11,6 +11,8 @@ export interface BuildState {
   spec: Spec
   status: Spec
   cancelRequested: boolean
+  /** The project's registry credentials (passwords sealed). */
+  registries: Array<{ server: string; username: string; password?: string }>
 }
 
 interface BuildRow {
@@ -22,13 +24,14 @@ interface BuildRow {
   spec: Spec
   status: Spec
   cancel_requested: boolean
+  registries: BuildState['registries'] | null
 }
 
 export async function readBuildState(pool: Pool, id: string): Promise<BuildState | undefined> {
   const { rows } = await pool.query<BuildRow>(
     prepared(
       `select d.id, d.project_id, p.name as project_name, d.revision, d.generation, d.spec, d.status,
-              d.cancel_requested_at is not null as cancel_requested
+              d.cancel_requested_at is not null as cancel_requested, p.spec->'registries' as registries
          from deployments d join projects p on p.id = d.project_id where d.id = $1`,
       [id],
     ),
@@ -44,6 +47,7 @@ export async function readBuildState(pool: Pool, id: string): Promise<BuildState
       spec: row.spec,
       status: row.status,
       cancelRequested: row.cancel_requested,
+      registries: row.registries ?? [],
     }
   )
 }

@@ -57,7 +57,7 @@ export async function buildBusyboxImage(tag: string, body: string): Promise<void
   }
 }
 
-function followBuild(stream: NodeJS.ReadableStream): Promise<void> {
+export function followBuild(stream: NodeJS.ReadableStream): Promise<void> {
   return new Promise((resolve, reject) => {
     docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => {
       const failed = error ?? output.find((item) => item.error)?.error
@@ -68,7 +68,7 @@ function followBuild(stream: NodeJS.ReadableStream): Promise<void> {
 }
 
 /** A dynamically linked busybox (Debian's `busybox` package) cannot run in a scratch image. */
-async function assertStaticBusybox(): Promise<void> {
+export async function assertStaticBusybox(): Promise<void> {
   const binary = await readFile(BUSYBOX).catch(() => undefined)
   if (!binary || hasInterpreter(binary)) {
     throw new Error(`${BUSYBOX} must be the static busybox: apt-get install -y busybox-static`)

@@ -1,25 +1,24 @@
-import { readFileSync } from 'node:fs'
-import { readdir, stat, writeFile } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type PQueue from 'p-queue'
-import { DetectionError, detectFramework, type SourceTree } from '../../build/detect.js'
-import { generateDockerfile, type BaseImages } from '../../build/dockerfiles.js'
-import { fetchCommit, removeWorkspace, resolveCommit, SourceError } from '../../build/git.js'
-import { buildArgsFor, imageTag } from '../../build/image-tag.js'
+import { DetectionError } from '../../build/detect.js'
+import type { BaseImages } from '../../build/dockerfiles.js'
+import { removeWorkspace, SourceError } from '../../build/git.js'
+import type { SecretKey } from '../../config/secrets.js'
 import type { DockerClient } from '../../runtime/docker.js'
-import { BuildCancelledError, BuildError, buildImage, findImage } from '../../runtime/build.js'
-import { LABELS } from '../../runtime/labels.js'
+import { BuildCancelledError, BuildError } from '../../runtime/build.js'
+import { ImagePullError, removeDanglingImages } from '../../runtime/images.js'
 import {
   isCancelRequested,
   mergeDeploymentStatus,
   readBuildState,
-  recordDetectedFramework,
   type BuildState,
 } from '../../store/builds.js'
 import type { Pool } from '../../store/pool.js'
 import type { Fence } from '../../controller/lease.js'
 import type { Reconciler } from '../reconciler.js'
 import { DeploymentLogWriter } from './log-writer.js'
+import { produceImage } from './source.js'
 
 export interface DeploymentReconcilerDeps {
   pool: Pool
@@ -34,10 +33,13 @@ export interface DeploymentReconcilerDeps {
   cancelPollMs?: number
   /** The leadership term's fence: checked before a build starts and before its result is recorded. */
   fence?: Fence
+  /** GILGAL_REGISTRY: built images are pushed there. */
+  registry?: string
+  /** Unseal the projects' registry passwords. */
+  secretKeys: readonly SecretKey[]
 }
 
 const SETTLED = ['Failed', 'Cancelled', 'Deploying', 'Active', 'Superseded']
-const GENERATED_DOCKERFILE = '.gilgal.Dockerfile'
 
 type Failure = { phase: 'Failed'; reason: string; message: string } | { phase: 'Cancelled'; message: string }
 
@@ -47,10 +49,11 @@ type Failure = { phase: 'Failed'; reason: string; message: string } | { phase: '
  * with a reason, or Cancelled. An image for the same commit and build inputs is reused, not rebuilt.
  */
 export function createDeploymentReconciler(deps: DeploymentReconcilerDeps): Reconciler {
-  void removeStaleWorkspaces(deps.workRoot, Date.now())
+  const leftovers = removeBuildLeftovers(deps, Date.now())
   return {
     async reconcile(key, signal) {
       const state = await readBuildState(deps.pool, key.slice(key.indexOf('/') + 1))
+      await leftovers
       if (!state || typeof state.status.imageId === 'string' || SETTLED.includes(String(state.status.phase)))
         return {}
       if (state.cancelRequested) {
@@ -78,7 +81,7 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
   await mergeDeploymentStatus(deps.pool, state.id, { phase: 'Building', buildStartedAt: new Date() })
   let workspace: string | undefined
   try {
-    const built = await buildSource(deps, state, cancel.signal, log, (dir) => (workspace = dir))
+    const built = await produceImage(deps, state, cancel.signal, log, (dir) => (workspace = dir))
     await deps.fence?.assertCurrent()
     await mergeDeploymentStatus(deps.pool, state.id, {
       ...built,
@@ -99,82 +102,13 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
   }
 }
 
-async function buildSource(
-  deps: DeploymentReconcilerDeps,
-  state: BuildState,
-  signal: AbortSignal,
-  log: DeploymentLogWriter,
-  onWorkspace: (dir: string) => void,
-): Promise<Record<string, unknown>> {
-  const spec = state.spec as {
-    source: { git?: { url: string; ref: string; path: string }; image?: string }
-    build?: { dockerfile?: string; args?: Record<string, string>; target?: string | null }
-    env?: Record<string, string>
-  }
-  if (spec.source.image) {
-    const imageId = await findImage(deps.engine, spec.source.image)
-    if (!imageId) throw new ImageNotFound(`image ${spec.source.image} is not on this engine`)
-    return { imageId, imageTag: spec.source.image }
-  }
-  const git = spec.source.git!
-  const options = { allowLocal: deps.allowLocalSources, signal }
-  log.write('system', `resolving ${git.ref} in ${git.url}`)
-  const commit = await resolveCommit(git.url, git.ref, options)
-  log.write('system', `fetching ${commit.slice(0, 12)}`)
-  const { workspace, sourceDir } = await fetchCommit(git.url, commit, deps.workRoot, git.path, options)
-  onWorkspace(workspace)
-  const dockerfilePath = spec.build?.dockerfile ?? 'Dockerfile'
-  const tree = fileTree(sourceDir)
-  const ownDockerfile = tree.read(dockerfilePath)
-  const detection = ownDockerfile === undefined ? detectFramework(tree) : undefined
-  const dockerfile = ownDockerfile ?? generateDockerfile(detection!, deps.baseImages).dockerfile
-  if (ownDockerfile === undefined) await writeFile(path.join(sourceDir, GENERATED_DOCKERFILE), dockerfile)
-  log.write(
-    'system',
-    detection ? `detected ${detection.framework} (${detection.reason})` : `using ${dockerfilePath}`,
-  )
-  await recordDetectedFramework(deps.pool, state.projectId, detection?.framework ?? 'dockerfile')
-  const { buildArgs, fromEnv } = buildArgsFor(spec.build?.args ?? {}, spec.env ?? {})
-  const target = spec.build?.target ?? null
-  const tag = imageTag(state.projectName, commit, { dockerfile, path: git.path, target, buildArgs })
-  const result = {
-    commit,
-    imageTag: tag,
-    framework: detection?.framework ?? 'dockerfile',
-    buildArgsFromEnv: fromEnv,
-  }
-  await deps.fence?.assertCurrent()
-  const existing = await findImage(deps.engine, tag)
-  if (existing) {
-    log.write('system', `reusing image ${tag}: same commit and build inputs`)
-    return { ...result, imageId: existing, reused: true }
-  }
-  const imageId = await buildImage(
-    deps.engine,
-    {
-      contextDir: sourceDir,
-      dockerfile: ownDockerfile === undefined ? GENERATED_DOCKERFILE : dockerfilePath,
-      tag,
-      labels: { [LABELS.managed]: 'true', [LABELS.project]: state.projectId },
-      buildArgs,
-      target,
-      memoryBytes: deps.buildMemoryBytes,
-      signal,
-    },
-    (line) => log.write(line.stream, line.message),
-  )
-  return { ...result, imageId, reused: false }
-}
-
-class ImageNotFound extends Error {}
-
 /** The terminal outcome for an error, or undefined when retrying may help. */
 function classify(error: unknown, cancelRequested: boolean): Failure | undefined {
   if (error instanceof BuildCancelledError || cancelRequested)
     return { phase: 'Cancelled', message: 'the build was cancelled' }
   if (error instanceof SourceError)
     return { phase: 'Failed', reason: 'SourceUnavailable', message: error.message }
-  if (error instanceof ImageNotFound)
+  if (error instanceof ImagePullError)
     return { phase: 'Failed', reason: 'ImageNotFound', message: error.message }
   if (error instanceof DetectionError)
     return { phase: 'Failed', reason: 'BuildFailed', message: error.message }
@@ -195,29 +129,20 @@ async function finish(pool: Pool, state: BuildState, failure: Failure): Promise<
 }
 
 /**
- * A process killed mid-build leaves its workspace behind: a new term removes those older than itself
- * (newer ones belong to builds it has started since).
+ * A process killed mid-build leaves its workspace behind (the engine drops the build itself when the
+ * connection goes): a new term removes workspaces older than itself (newer ones belong to builds it
+ * has started since) and Gilgal's dangling images. Best effort: the next term tries again.
  */
+async function removeBuildLeftovers(deps: DeploymentReconcilerDeps, before: number): Promise<void> {
+  await removeStaleWorkspaces(deps.workRoot, before).catch(() => undefined)
+  await removeDanglingImages(deps.engine).catch(() => undefined)
+}
+
 async function removeStaleWorkspaces(workRoot: string, before: number): Promise<void> {
   const entries = await readdir(workRoot).catch(() => [] as string[])
   for (const entry of entries) {
     const dir = path.join(workRoot, entry)
     const info = await stat(dir).catch(() => undefined)
     if (info && info.mtimeMs < before) await removeWorkspace(dir)
-  }
-}
-
-/** The build workspace as a SourceTree (detection reads a handful of small files). */
-function fileTree(root: string): SourceTree {
-  return {
-    read(file) {
-      const full = path.resolve(root, file)
-      if (!full.startsWith(`${root}${path.sep}`)) return undefined
-      try {
-        return readFileSync(full, 'utf8')
-      } catch {
-        return undefined
-      }
-    },
   }
 }

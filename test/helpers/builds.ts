@@ -1,0 +1,117 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import PQueue from 'p-queue'
+import { parseSecretKeys } from '../../src/config/secrets.js'
+import { createLogger } from '../../src/log.js'
+import {
+  createDeploymentReconciler,
+  type DeploymentReconcilerDeps,
+} from '../../src/reconcilers/deployment/reconcile.js'
+import { createDockerClient } from '../../src/runtime/docker.js'
+import { localBaseImages } from './base-images.js'
+import { createTestDatabase, type TestDatabase } from './db.js'
+import { docker } from './docker.js'
+
+export const TEST_SECRET_KEYS = parseSecretKeys('test:' + Buffer.alloc(32, 7).toString('base64'))
+
+export interface RevisionInput {
+  git?: { url: string; ref?: string; path?: string }
+  image?: string
+  args?: Record<string, string>
+  env?: Record<string, string>
+}
+
+/**
+ * One project with one environment in a fresh database, and what the build tests do with it: insert
+ * a queued revision, run the deployment reconciler on it, read its status and log. `close` removes
+ * the images built for the project, the database and the scratch directory.
+ */
+export interface BuildWorld {
+  db: TestDatabase
+  root: string
+  workRoot: string
+  projectId: string
+  projectName: string
+  reconcilerDeps(extra?: Partial<DeploymentReconcilerDeps>): DeploymentReconcilerDeps
+  revision(input: RevisionInput): Promise<string>
+  reconcile(id: string, extra?: Partial<DeploymentReconcilerDeps>): Promise<void>
+  statusOf(id: string): Promise<Record<string, unknown>>
+  logsOf(id: string): Promise<string[]>
+  close(): Promise<void>
+}
+
+const context = { reconcileId: 'test', log: createLogger('silent') }
+
+export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
+  const db = await createTestDatabase()
+  const root = await mkdtemp(path.join(os.tmpdir(), `gilgal-${prefix}-`))
+  const projectName = `${prefix}-${process.pid}`
+  const { rows } = await db.pool.query(
+    `with u as (insert into users (email, username, password_hash) values ('b@example.com', 'b', 'x') returning id),
+          p as (insert into projects (owner_id, name) select id, $1 from u returning id),
+          e as (insert into environments (project_id, name) select id, 'production' from p returning id, project_id)
+     select id, project_id from e`,
+    [projectName],
+  )
+  const { id: environmentId, project_id: projectId } = rows[0]
+  let revisions = 0
+  const world: BuildWorld = {
+    db,
+    root,
+    workRoot: path.join(root, 'work'),
+    projectId,
+    projectName,
+    reconcilerDeps: (extra = {}) => ({
+      pool: db.pool,
+      engine: createDockerClient(process.env.DOCKER_HOST),
+      workRoot: world.workRoot,
+      allowLocalSources: true,
+      baseImages: localBaseImages(),
+      buildMemoryBytes: 512 * 1024 * 1024,
+      admission: new PQueue({ concurrency: 1 }),
+      cancelPollMs: 100,
+      secretKeys: TEST_SECRET_KEYS,
+      ...extra,
+    }),
+    async revision(input) {
+      const source = input.image
+        ? { image: input.image }
+        : { git: { url: input.git!.url, ref: input.git!.ref ?? 'main', path: input.git!.path ?? '.' } }
+      const spec = {
+        source,
+        build: { dockerfile: 'Dockerfile', args: input.args ?? {}, target: null },
+        env: input.env ?? {},
+      }
+      const inserted = await db.pool.query(
+        `insert into deployments (project_id, environment_id, revision, spec, status)
+         values ($1, $2, $3, $4, '{"phase":"Queued"}') returning id`,
+        [projectId, environmentId, ++revisions, spec],
+      )
+      return inserted.rows[0].id
+    },
+    async reconcile(id, extra) {
+      const reconciler = createDeploymentReconciler(world.reconcilerDeps(extra))
+      await reconciler.reconcile(`Deployment/${id}`, new AbortController().signal, context)
+    },
+    async statusOf(id) {
+      return (await db.pool.query('select status from deployments where id = $1', [id])).rows[0].status
+    },
+    async logsOf(id) {
+      const result = await db.pool.query(
+        'select message from deployment_logs where deployment_id = $1 order by seq',
+        [id],
+      )
+      return result.rows.map((row) => row.message)
+    },
+    async close() {
+      const filters = { label: [`dev.gilgal.project=${projectId}`] }
+      for (const image of await docker.listImages({ filters })) {
+        await docker.getImage(image.Id).remove({ force: true })
+      }
+      await db.drop()
+      await rm(root, { recursive: true, force: true })
+    },
+  }
+  return world
+}
