@@ -7,7 +7,7 @@ import { removeWorkspace, SourceError } from '../../build/git.js'
 import type { SecretKey } from '../../config/secrets.js'
 import type { DockerClient } from '../../runtime/docker.js'
 import { BuildCancelledError, BuildError } from '../../runtime/build.js'
-import { ImagePullError, removeDanglingImages } from '../../runtime/images.js'
+import { ImagePullError, ImagePushError, removeDanglingImages } from '../../runtime/images.js'
 import {
   isCancelRequested,
   mergeDeploymentStatus,
@@ -91,7 +91,13 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
   } catch (error) {
     // Shutdown or lost leadership is no verdict on the revision: it is built again later.
     const failure = signal.aborted ? undefined : classify(error, cancel.signal.aborted)
-    if (!failure) throw error // transient: the work queue retries with backoff
+    if (!failure) {
+      // Transient (a registry away, the engine restarting): the work queue retries with backoff, and
+      // the status says what is being waited for rather than showing a silent Building.
+      if (error instanceof ImagePushError)
+        await mergeDeploymentStatus(deps.pool, state.id, { message: `${error.message}; retrying` })
+      throw error
+    }
     log.write('system', failure.message, failure.phase === 'Failed' ? 'error' : 'info')
     await finish(deps.pool, state, failure)
   } finally {
