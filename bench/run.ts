@@ -11,6 +11,7 @@ import { createLogger } from '../src/log.js'
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embedded.js'
 import { migrate } from '../src/store/migrate.js'
 import { runApiBench } from './api.js'
+import { runBuildBench } from './build.js'
 import { runWakeupBench } from './wakeup.js'
 
 const log = createLogger('warn')
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     const rows = [
       ...(only === undefined || only === 'api' ? await runApiBench(url.toString()) : []),
       ...(only === undefined || only === 'wakeup' ? await runWakeupBench(url.toString()) : []),
+      ...(only === undefined || only === 'build' ? await runBuildBench(url.toString()) : []),
     ]
     print([HEADER, ...rows])
   } finally {

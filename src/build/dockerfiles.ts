@@ -151,3 +151,24 @@ function laravel(images: BaseImages): GeneratedDockerfile {
 function lines(...content: string[]): string {
   return `${content.join('\n')}\n`
 }
+
+/**
+ * `dockerfile` with one LABEL instruction right after the final stage's FROM. One instruction, since
+ * the engine's `labels` build option costs a build step (a container) per label; at the top of the
+ * stage, since there it is a cache hit for every build of the project after the first. Undefined when
+ * that is not safe (a build target, which may not be the last stage; a FROM line continued onto the
+ * next; another escape character): pass the labels as build options then.
+ */
+export function withLabels(
+  dockerfile: string,
+  labels: Record<string, string>,
+  target: string | null,
+): string | undefined {
+  const lines = dockerfile.split('\n')
+  const lastFrom = lines.findLastIndex((line) => /^\s*FROM\s/i.test(line))
+  const unsafe = target || lastFrom < 0 || lines[lastFrom]!.trimEnd().endsWith('\\')
+  if (unsafe || /^#\s*escape\s*=/im.test(dockerfile)) return undefined
+  const pairs = Object.entries(labels).map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+  lines.splice(lastFrom + 1, 0, `LABEL ${pairs.join(' ')}`)
+  return lines.join('\n')
+}

@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import ignoreModule from '@balena/dockerignore'
 import type Docker from 'dockerode'
 import { pack } from 'tar-fs'
 import { GilgalError } from '../errors.js'
@@ -46,6 +49,9 @@ interface ProgressEvent {
   aux?: { ID?: string }
 }
 
+// The package is CommonJS (module.exports = factory) while its types declare a default export.
+const dockerignore = ignoreModule as unknown as typeof ignoreModule.default
+
 const KEPT_LINES = 20
 
 /**
@@ -60,17 +66,20 @@ export async function buildImage(
   onLine: (line: BuildLine) => void,
 ): Promise<string> {
   if (request.signal?.aborted) throw new BuildCancelledError()
-  const stream = (await docker.buildImage(pack(request.contextDir) as unknown as NodeJS.ReadableStream, {
-    t: request.tag,
-    dockerfile: request.dockerfile,
-    labels: request.labels,
-    buildargs: request.buildArgs ?? {},
-    ...(request.target ? { target: request.target } : {}),
-    ...(request.memoryBytes ? { memory: request.memoryBytes, memswap: request.memoryBytes } : {}),
-    ...(request.cpus ? { cpuperiod: 100_000, cpuquota: Math.round(request.cpus * 100_000) } : {}),
-    rm: true,
-    forcerm: true,
-  })) as NodeJS.ReadableStream & { destroy(): void }
+  const stream = (await docker.buildImage(
+    (await packContext(request.contextDir, request.dockerfile)) as unknown as NodeJS.ReadableStream,
+    {
+      t: request.tag,
+      dockerfile: request.dockerfile,
+      labels: request.labels,
+      buildargs: request.buildArgs ?? {},
+      ...(request.target ? { target: request.target } : {}),
+      ...(request.memoryBytes ? { memory: request.memoryBytes, memswap: request.memoryBytes } : {}),
+      ...(request.cpus ? { cpuperiod: 100_000, cpuquota: Math.round(request.cpus * 100_000) } : {}),
+      rm: true,
+      forcerm: true,
+    },
+  )) as NodeJS.ReadableStream & { destroy(): void }
   const recent: string[] = []
   let imageId: string | undefined
   let failure: string | undefined
@@ -113,4 +122,21 @@ export async function findImage(docker: Docker, tag: string): Promise<string | u
     if ((error as { statusCode?: number }).statusCode === 404) return undefined
     throw error
   }
+}
+
+/**
+ * The build context as a tar stream, without what its .dockerignore excludes (the engine's API does
+ * not apply .dockerignore; the CLI does, so this keeps the CLI's meaning). The Dockerfile and
+ * .dockerignore themselves are always sent, as Docker does.
+ */
+async function packContext(contextDir: string, dockerfile: string): Promise<NodeJS.ReadableStream> {
+  const rules = await readFile(path.join(contextDir, '.dockerignore'), 'utf8').catch(() => '')
+  const filter = dockerignore({ ignorecase: false }).add(rules.split('\n'))
+  const always = new Set([path.normalize(dockerfile), '.dockerignore'])
+  return pack(contextDir, {
+    ignore: (name) => {
+      const relative = path.relative(contextDir, name)
+      return !always.has(relative) && filter.ignores(relative)
+    },
+  })
 }

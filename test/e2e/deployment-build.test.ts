@@ -50,6 +50,9 @@ test('the Dockerfile app is built from its commit, logged, tagged, and the same 
   assert.equal(status.reused, false)
   assert.ok((await world.logsOf(first)).some((line) => line.includes('compiling')))
   assert.equal(await answerOf(String(status.imageTag), 8080), 'bonjour from the Dockerfile app\n')
+  const { Config } = await docker.getImage(String(status.imageId)).inspect()
+  assert.equal(Config.Labels['dev.gilgal.managed'], 'true')
+  assert.equal(Config.Labels['dev.gilgal.project'], world.projectId)
   assert.deepEqual(await readdir(world.workRoot), [], 'the workspace is gone')
   const { rows } = await world.db.pool.query(
     `select status->>'detectedFramework' as framework from projects where id = $1`,

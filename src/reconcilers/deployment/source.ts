@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { detectFramework, directoryTree } from '../../build/detect.js'
-import { generateDockerfile } from '../../build/dockerfiles.js'
+import { generateDockerfile, withLabels } from '../../build/dockerfiles.js'
 import { fetchCommit, resolveCommit } from '../../build/git.js'
 import { buildArgsFor, imageTag } from '../../build/image-tag.js'
 import { buildImage, findImage } from '../../runtime/build.js'
@@ -58,7 +58,6 @@ async function buildFromGit(
   const ownDockerfile = tree.read(dockerfilePath)
   const detection = ownDockerfile === undefined ? detectFramework(tree) : undefined
   const dockerfile = ownDockerfile ?? generateDockerfile(detection!, deps.baseImages).dockerfile
-  if (ownDockerfile === undefined) await writeFile(path.join(sourceDir, GENERATED_DOCKERFILE), dockerfile)
   log.write(
     'system',
     detection ? `detected ${detection.framework} (${detection.reason})` : `using ${dockerfilePath}`,
@@ -75,13 +74,17 @@ async function buildFromGit(
     log.write('system', `reusing image ${tag}: same commit and build inputs`)
     return { ...result, imageId: existing, reused: true }
   }
+  const labels = { [LABELS.managed]: 'true', [LABELS.project]: state.projectId }
+  const labelled = withLabels(dockerfile, labels, target)
+  const written = labelled ?? (ownDockerfile === undefined ? dockerfile : undefined)
+  if (written !== undefined) await writeFile(path.join(sourceDir, GENERATED_DOCKERFILE), written)
   const imageId = await buildImage(
     deps.engine,
     {
       contextDir: sourceDir,
-      dockerfile: ownDockerfile === undefined ? GENERATED_DOCKERFILE : dockerfilePath,
+      dockerfile: written === undefined ? dockerfilePath : GENERATED_DOCKERFILE,
       tag,
-      labels: { [LABELS.managed]: 'true', [LABELS.project]: state.projectId },
+      labels: labelled === undefined ? labels : {},
       buildArgs,
       target,
       memoryBytes: deps.buildMemoryBytes,

@@ -1,0 +1,157 @@
+/**
+ * Issue 5's build figures: the Dockerfile fixture built through Gilgal (revision inserted → status has
+ * the image; that is NOTIFY, git resolve and fetch, build and the status write) against `docker build`
+ * of the same context by the CLI, interleaved run by run. Uncached: every run changes a build arg the
+ * RUN step reads. Cache hit: a run repeats earlier inputs (Gilgal reuses the image by tag; the CLI
+ * finds every step cached).
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import PQueue from 'p-queue'
+import { parseSecretKeys } from '../src/config/secrets.js'
+import { ControllerManager } from '../src/controller/manager.js'
+import { createLogger } from '../src/log.js'
+import { createMetrics } from '../src/metrics/registry.js'
+import { createDeploymentReconciler } from '../src/reconcilers/deployment/reconcile.js'
+import type { Reconciler } from '../src/reconcilers/reconciler.js'
+import { createPool, type Pool } from '../src/store/pool.js'
+import { ensureLocalBaseImages, localBaseImages } from '../test/helpers/base-images.js'
+import { docker } from '../test/helpers/docker.js'
+import { fixtureRepository } from '../test/helpers/fixtures.js'
+import { fmt } from './api.js'
+import { summarize } from './load.js'
+
+const RUNS = 5
+const log = createLogger('silent')
+const run = promisify(execFile)
+
+export async function runBuildBench(databaseUrl: string): Promise<string[][]> {
+  await ensureLocalBaseImages()
+  const root = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-build-'))
+  const pool = createPool(databaseUrl, log, 4)
+  const manager = deploymentController(pool, databaseUrl, path.join(root, 'work'))
+  try {
+    await manager.start()
+    while (!manager.elector.isLeader) await delay(50)
+    const repo = await fixtureRepository('dockerfile-app', root)
+    const revision = await revisionInserter(pool, repo.url)
+    const cli = (greeting: string) => timed(() => cliBuild(repo.dir, greeting))
+    const gilgal = (greeting: string) => timed(() => revision(greeting))
+    const uncached = { gilgal: [] as number[], cli: [] as number[] }
+    const cached = { gilgal: [] as number[], cli: [] as number[] }
+    for (let i = 0; i < RUNS; i++) {
+      // Distinct values per side: the engine's layer cache is shared, so the CLI must not reuse a
+      // layer Gilgal just built, nor the other way round.
+      const run = `${process.pid}-${i}`
+      uncached.gilgal.push(await gilgal(`gilgal-${run}`))
+      uncached.cli.push(await cli(`cli-${run}`))
+      cached.gilgal.push(await gilgal(`gilgal-${run}`))
+      cached.cli.push(await cli(`cli-${run}`))
+    }
+    return [row('uncached', uncached, '<= 1.15'), row('cache hit', cached, '<= 1.3')]
+  } finally {
+    await manager.stop(2000)
+    await pool.end()
+    await removeBenchImages()
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+function row(name: string, samples: { gilgal: number[]; cli: number[] }, target: string): string[] {
+  const gilgal = summarize(samples.gilgal).p50
+  const cli = summarize(samples.cli).p50
+  return [
+    `build ${name}, p50 ms (revision -> image, n=${RUNS})`,
+    fmt(gilgal, 0),
+    `docker build CLI ${fmt(cli, 0)}`,
+    fmt(gilgal / cli),
+    target,
+  ]
+}
+
+function deploymentController(pool: Pool, url: string, workRoot: string): ControllerManager {
+  const idle: Reconciler = { reconcile: async () => ({}) }
+  const deployments = createDeploymentReconciler({
+    pool,
+    engine: docker,
+    workRoot,
+    allowLocalSources: true,
+    baseImages: localBaseImages(),
+    buildMemoryBytes: 1024 * 1024 * 1024,
+    admission: new PQueue({ concurrency: 1 }),
+    secretKeys: parseSecretKeys(`bench:${Buffer.alloc(32, 9).toString('base64')}`),
+  })
+  return new ControllerManager({
+    pool,
+    databaseUrl: url,
+    log,
+    metrics: createMetrics(),
+    resyncSeconds: 3600,
+    buildReconcilers: () => ({ Project: idle, Environment: idle, Deployment: deployments }),
+    onFatal: (error) => {
+      throw error
+    },
+  })
+}
+
+/** Inserts a queued revision of the fixture with GREETING set, and resolves once it has an image. */
+async function revisionInserter(pool: Pool, url: string): Promise<(greeting: string) => Promise<void>> {
+  const { rows } = await pool.query(`
+    with u as (insert into users (email, username, password_hash) values ('build@example.com', 'build', 'x') returning id),
+         p as (insert into projects (owner_id, name) select id, 'bench-build' from u returning id),
+         e as (insert into environments (project_id, name) select id, 'production' from p returning id, project_id)
+    select id, project_id from e`)
+  let revision = 0
+  return async (greeting) => {
+    const spec = {
+      source: { git: { url, ref: 'main', path: '.' } },
+      build: { dockerfile: 'Dockerfile', args: { GREETING: greeting }, target: null },
+      env: {},
+    }
+    const inserted = await pool.query(
+      `insert into deployments (project_id, environment_id, revision, spec, status)
+       values ($1, $2, $3, $4, '{"phase":"Queued"}') returning id`,
+      [rows[0].project_id, rows[0].id, ++revision, spec],
+    )
+    for (;;) {
+      const { rows: status } = await pool.query('select status from deployments where id = $1', [
+        inserted.rows[0].id,
+      ])
+      if (status[0].status.imageId) return
+      if (status[0].status.phase === 'Failed') throw new Error(status[0].status.message)
+      await delay(10)
+    }
+  }
+}
+
+async function cliBuild(context: string, greeting: string): Promise<void> {
+  await run('docker', [
+    'build',
+    '-q',
+    '--build-arg',
+    `GREETING=${greeting}`,
+    '-t',
+    `gilgal-bench/cli:${greeting}`,
+    context,
+  ])
+}
+
+async function timed(action: () => Promise<void>): Promise<number> {
+  const started = performance.now()
+  await action()
+  return performance.now() - started
+}
+
+/** Untags what the bench built; the engine then prunes the untagged parents. */
+async function removeBenchImages(): Promise<void> {
+  const tags = (await docker.listImages()).flatMap((image) => image.RepoTags ?? [])
+  for (const tag of tags) {
+    if (tag.startsWith('gilgal-bench/cli:') || tag.startsWith('gilgal/bench-build:')) {
+      await docker.getImage(tag).remove()
+    }
+  }
+}
