@@ -1,12 +1,13 @@
 import type Docker from 'dockerode'
 import { docker } from './errors.js'
 import { LABELS, MANAGED_FILTER } from './labels.js'
+import { containerOptions, describeContainer } from './container-options.js'
 import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
 
 /**
  * The Runtime on a real engine (dockerode). Only labelled objects are listed, so nothing Gilgal did not
- * create is ever seen, let alone touched. Containers carry the managed label whatever the caller
- * passed.
+ * create is ever seen, let alone touched. Containers and networks carry the managed label whatever the
+ * caller passed.
  */
 export function createDockerRuntime(engine: Docker): Runtime {
   return {
@@ -15,6 +16,7 @@ export function createDockerRuntime(engine: Docker): Runtime {
         const label = [
           MANAGED_FILTER,
           ...(filter.environmentId ? [`${LABELS.environment}=${filter.environmentId}`] : []),
+          ...(filter.projectId ? [`${LABELS.project}=${filter.projectId}`] : []),
         ]
         const containers = await engine.listContainers({ all: true, filters: { label } })
         return containers.map((c): ManagedContainer => ({
@@ -24,18 +26,28 @@ export function createDockerRuntime(engine: Docker): Runtime {
           state: c.State,
         }))
       }),
+    inspectContainer: (id) =>
+      docker(`inspect container ${id}`, async () => {
+        try {
+          return describeContainer(await engine.getContainer(id).inspect())
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 404) return undefined
+          throw error
+        }
+      }),
     createContainer: (spec: ContainerSpec) =>
       docker(`create container ${spec.name}`, async () => {
-        const container = await engine.createContainer({
-          name: spec.name,
-          Image: spec.image,
-          Labels: { ...spec.labels, [LABELS.managed]: 'true' },
-          HostConfig: { SecurityOpt: ['no-new-privileges'], CapDrop: [], Privileged: false },
-        })
+        const container = await engine.createContainer(containerOptions(spec))
         return container.id
       }),
     startContainer: (id) =>
-      docker(`start container ${id}`, async () => void (await engine.getContainer(id).start())),
+      docker(`start container ${id}`, async () => {
+        try {
+          await engine.getContainer(id).start()
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 304) throw error // already running
+        }
+      }),
     stopContainer: (id, timeoutSeconds) =>
       docker(`stop container ${id}`, async () => {
         try {
@@ -49,5 +61,43 @@ export function createDockerRuntime(engine: Docker): Runtime {
         `remove container ${id}`,
         async () => void (await engine.getContainer(id).remove({ force: true, v: true })),
       ),
+    containerLogs: (id, tail) =>
+      docker(`logs of container ${id}`, async () => {
+        const output = await engine.getContainer(id).logs({ stdout: true, stderr: true, tail })
+        return demultiplex(output)
+          .split('\n')
+          .filter((line) => line !== '')
+      }),
+    ensureNetwork: (name, labels) =>
+      docker(`create network ${name}`, async () => {
+        const existing = await engine.listNetworks({ filters: { name: [name] } })
+        if (existing.some((network) => network.Name === name)) return
+        try {
+          await engine.createNetwork({ Name: name, Labels: { ...labels, [LABELS.managed]: 'true' } })
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 409) throw error // created meanwhile
+        }
+      }),
+    removeNetwork: (name) =>
+      docker(`remove network ${name}`, async () => {
+        try {
+          await engine.getNetwork(name).remove()
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 404) throw error
+        }
+      }),
   }
+}
+
+/** Docker's log stream for a container without a TTY: 8-byte frame headers before each chunk. */
+function demultiplex(output: Buffer | string): string {
+  const buffer = Buffer.isBuffer(output) ? output : Buffer.from(output)
+  const parts: Buffer[] = []
+  let offset = 0
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4)
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size))
+    offset += 8 + size
+  }
+  return Buffer.concat(parts).toString('utf8')
 }

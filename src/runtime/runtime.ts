@@ -8,22 +8,68 @@ export interface ManagedContainer {
   state: string
 }
 
+/** Docker's own health check (used for `exec` probes): the command runs inside the container. */
+export interface ExecHealthCheck {
+  command: string[]
+  intervalMs: number
+  timeoutMs: number
+  retries: number
+  startPeriodMs: number
+}
+
 export interface ContainerSpec {
   name: string
   image: string
   labels: Record<string, string>
+  /** Passed as data (never through a shell). */
+  env?: Record<string, string>
+  /** Exec form; null or absent keeps the image's CMD. */
+  command?: string[] | null
+  /** The port the app listens on; published on 127.0.0.1 at a random host port when `publish` is set. */
+  port?: number
+  publish?: boolean
+  network?: string
+  memoryBytes?: number
+  cpus?: number
+  pidsLimit?: number
+  healthCheck?: ExecHealthCheck
+}
+
+/** What the rollout needs to know of one container, from an inspect. */
+export interface ContainerDetails {
+  id: string
+  name: string
+  labels: Record<string, string>
+  running: boolean
+  /** created | running | restarting | exited | dead | paused */
+  status: string
+  exitCode: number
+  restartCount: number
+  oomKilled: boolean
+  startedAt: string | undefined
+  /** Docker's health (exec checks only). */
+  dockerHealth: 'starting' | 'healthy' | 'unhealthy' | undefined
+  dockerHealthOutput: string | undefined
+  /** Where the controller reaches the app: the published loopback port, else the network address. */
+  address: { host: string; port: number } | undefined
 }
 
 /**
- * What reconcilers may do to the Docker engine. The builds and rollouts issues grow it; tests fake it
- * here and nowhere else (STYLE.md section 8).
+ * What reconcilers may do to the Docker engine; tests fake it here and nowhere else (STYLE.md
+ * section 8). Every object it creates carries Gilgal's managed label; it lists nothing else.
  */
 export interface Runtime {
-  listManaged(filter: { environmentId?: string }): Promise<ManagedContainer[]>
+  listManaged(filter: { environmentId?: string; projectId?: string }): Promise<ManagedContainer[]>
+  inspectContainer(id: string): Promise<ContainerDetails | undefined>
   createContainer(spec: ContainerSpec): Promise<string>
   startContainer(id: string): Promise<void>
   stopContainer(id: string, timeoutSeconds: number): Promise<void>
   removeContainer(id: string): Promise<void>
+  /** The last `tail` lines of stdout and stderr. */
+  containerLogs(id: string, tail: number): Promise<string[]>
+  /** Creates the network if it does not exist (labelled). */
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<void>
+  removeNetwork(name: string): Promise<void>
 }
 
 /**
@@ -39,10 +85,12 @@ export function fencedRuntime(runtime: Runtime, fence: Fence): Runtime {
       return mutate(...args)
     }
   return {
-    listManaged: (filter) => runtime.listManaged(filter),
-    createContainer: guard((spec: ContainerSpec) => runtime.createContainer(spec)),
-    startContainer: guard((id: string) => runtime.startContainer(id)),
-    stopContainer: guard((id: string, timeoutSeconds: number) => runtime.stopContainer(id, timeoutSeconds)),
-    removeContainer: guard((id: string) => runtime.removeContainer(id)),
+    ...runtime,
+    createContainer: guard(runtime.createContainer.bind(runtime)),
+    startContainer: guard(runtime.startContainer.bind(runtime)),
+    stopContainer: guard(runtime.stopContainer.bind(runtime)),
+    removeContainer: guard(runtime.removeContainer.bind(runtime)),
+    ensureNetwork: guard(runtime.ensureNetwork.bind(runtime)),
+    removeNetwork: guard(runtime.removeNetwork.bind(runtime)),
   }
 }

@@ -8,6 +8,7 @@ import { LABELS } from '../../src/runtime/labels.js'
 import { testEnv } from '../helpers/db.js'
 import { buildBusyboxImage, docker, removeTestObjects, testLabels } from '../helpers/docker.js'
 import { freePort } from '../helpers/net.js'
+import { waitFor } from '../helpers/wait.js'
 
 const { runId } = testEnv()
 const image = `gilgal-test/runtime:${runId}`
@@ -62,4 +63,56 @@ test('Docker errors arrive typed: not found, conflict, unreachable', async () =>
   await assert.rejects(runtime.createContainer({ name, image, labels: testLabels() }), DockerConflictError)
   const offline = createDockerRuntime(createDockerClient(`tcp://127.0.0.1:${await freePort()}`))
   await assert.rejects(offline.listManaged({}), DockerUnreachableError)
+})
+
+test('a revision container: env as data, limits, restart policy, network, published port, exec health', async () => {
+  const network = `gilgal-test-net-${runId}`
+  await runtime.ensureNetwork(network, testLabels())
+  await runtime.ensureNetwork(network, testLabels()) // idempotent
+  const hostile = '$(touch /tmp/pwned); "quoted" `x`'
+  const id = await runtime.createContainer({
+    name: `gilgal-test-revision-${runId}`,
+    image,
+    labels: testLabels(),
+    env: { GREETING: hostile },
+    command: ['sh', '-c', 'echo "greeting=$GREETING"; exec /bin/busybox httpd -f -p 8080 -h /www'],
+    port: 8080,
+    publish: true,
+    network,
+    memoryBytes: 64 * 1024 * 1024,
+    cpus: 0.5,
+    healthCheck: {
+      command: ['/bin/busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/'],
+      intervalMs: 500,
+      timeoutMs: 1000,
+      retries: 3,
+      startPeriodMs: 0,
+    },
+  })
+  try {
+    await runtime.startContainer(id)
+    const details = await waitFor('Docker to call it healthy', async () => {
+      const current = await runtime.inspectContainer(id)
+      return current?.dockerHealth === 'healthy' ? current : undefined
+    })
+    assert.equal(details.running, true)
+    assert.equal(details.address?.host, '127.0.0.1')
+    const answer = await fetch(`http://127.0.0.1:${details.address?.port}/`)
+    assert.equal(await answer.text(), 'runtime\n')
+    const info = await docker.getContainer(id).inspect()
+    assert.equal(info.HostConfig.Memory, 64 * 1024 * 1024)
+    assert.equal(info.HostConfig.NanoCpus, 5e8)
+    assert.equal(info.HostConfig.PidsLimit, 512)
+    assert.equal(info.HostConfig.RestartPolicy?.Name, 'unless-stopped')
+    assert.deepEqual(Object.keys(info.NetworkSettings.Networks), [network])
+    assert.deepEqual(
+      await runtime.containerLogs(id, 10),
+      [`greeting=${hostile}`],
+      'the value arrived as data',
+    )
+  } finally {
+    await runtime.removeContainer(id)
+    await runtime.removeNetwork(network)
+  }
+  assert.equal(await runtime.inspectContainer(id), undefined)
 })

@@ -1,0 +1,77 @@
+import type Docker from 'dockerode'
+import { LABELS } from './labels.js'
+import type { ContainerDetails, ContainerSpec } from './runtime.js'
+
+const DEFAULT_PIDS_LIMIT = 512
+
+/**
+ * The engine's create options for a container spec: hardened (no-new-privileges, no privileged
+ * mode, no added capabilities, a PID limit), limited, labelled, and restarted by the engine after a
+ * crash or a daemon restart (`unless-stopped`), so apps keep running while the controller is down.
+ */
+export function containerOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  const port = spec.port ? `${spec.port}/tcp` : undefined
+  return {
+    name: spec.name,
+    Image: spec.image,
+    Labels: { ...spec.labels, [LABELS.managed]: 'true' },
+    Env: Object.entries(spec.env ?? {}).map(([name, value]) => `${name}=${value}`),
+    ...(spec.command ? { Cmd: spec.command } : {}),
+    ...(port ? { ExposedPorts: { [port]: {} } } : {}),
+    ...(spec.healthCheck
+      ? {
+          Healthcheck: {
+            Test: ['CMD', ...spec.healthCheck.command],
+            Interval: spec.healthCheck.intervalMs * 1e6,
+            Timeout: spec.healthCheck.timeoutMs * 1e6,
+            Retries: spec.healthCheck.retries,
+            StartPeriod: spec.healthCheck.startPeriodMs * 1e6,
+          },
+        }
+      : {}),
+    HostConfig: {
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      CapAdd: [],
+      PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      RestartPolicy: { Name: 'unless-stopped' },
+      ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+      ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+      ...(spec.network ? { NetworkMode: spec.network } : {}),
+      ...(port && spec.publish ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
+    },
+  }
+}
+
+/** The parts of an inspect the rollout reads. */
+export function describeContainer(info: Docker.ContainerInspectInfo): ContainerDetails {
+  const state = info.State as Docker.ContainerInspectInfo['State'] & {
+    Health?: { Status: string; Log?: Array<{ Output: string }> }
+  }
+  const health = state.Health
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    labels: info.Config.Labels ?? {},
+    running: state.Running,
+    status: state.Status,
+    exitCode: state.ExitCode,
+    restartCount: info.RestartCount,
+    oomKilled: state.OOMKilled,
+    startedAt: state.StartedAt && !state.StartedAt.startsWith('0001') ? state.StartedAt : undefined,
+    dockerHealth: health ? (health.Status as ContainerDetails['dockerHealth']) : undefined,
+    dockerHealthOutput: health?.Log?.at(-1)?.Output.trim(),
+    address: addressOf(info),
+  }
+}
+
+function addressOf(info: Docker.ContainerInspectInfo): ContainerDetails['address'] {
+  const ports = info.NetworkSettings.Ports ?? {}
+  for (const [port, bindings] of Object.entries(ports)) {
+    const hostPort = bindings?.[0]?.HostPort
+    if (hostPort) return { host: '127.0.0.1', port: Number(hostPort) }
+    const ip = Object.values(info.NetworkSettings.Networks ?? {})[0]?.IPAddress
+    if (ip) return { host: ip, port: Number(port.split('/')[0]) }
+  }
+  return undefined
+}
