@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
+import { planEnvironment } from './plan.js'
+
+const T0 = Date.parse('2026-11-25T12:00:00Z')
+const iso = (ms: number) => new Date(ms).toISOString()
+
+function env(overrides: Partial<EnvironmentView> = {}): EnvironmentView {
+  return {
+    id: 'env',
+    replicas: 1,
+    paused: false,
+    rollout: {
+      strategy: 'StartFirst',
+      progressDeadlineSeconds: 60,
+      autoRollback: true,
+      drainSeconds: 5,
+      monitorSeconds: 30,
+      revisionHistoryLimit: 10,
+    },
+    status: {},
+    ...overrides,
+  }
+}
+
+function revision(n: number, phase: string, status: RevisionView['status'] = {}): RevisionView {
+  return { id: `r${n}`, revision: n, phase, imageId: `sha256:${n}`, cancelRequested: false, status }
+}
+
+function container(
+  deploymentId: string,
+  index = 0,
+  overrides: Partial<ObservedContainer> = {},
+): ObservedContainer {
+  return {
+    id: `${deploymentId}-c${index}`,
+    name: `app-${deploymentId}-${index}`,
+    deploymentId,
+    index,
+    running: true,
+    restartCount: 0,
+    exitCode: 0,
+    verdict: 'healthy',
+    lastProbeError: undefined,
+    url: `http://127.0.0.1:${1000 + index}`,
+    ...overrides,
+  }
+}
+
+const types = (actions: Action[]) =>
+  actions.map((a) =>
+    'containerId' in a
+      ? `${a.type}:${a.containerId}`
+      : a.type === 'create'
+        ? `create:${a.deploymentId}/${a.index}`
+        : `revision:${a.deploymentId}:${String(a.patch.phase ?? Object.keys(a.patch))}`,
+  )
+
+describe('environment planner', () => {
+  test('a first revision, built: Deploying, and its containers are created', () => {
+    const plan = planEnvironment(env({ replicas: 2 }), [revision(1, 'Building')], [], T0)
+    assert.deepEqual(types(plan.actions), ['revision:r1:Deploying', 'create:r1/0', 'create:r1/1'])
+    assert.equal(plan.status.phase, 'Progressing')
+  })
+
+  test('nothing is deployed while the target is still building; the active one keeps serving', () => {
+    const building = { ...revision(2, 'Building'), imageId: undefined }
+    const plan = planEnvironment(env(), [revision(1, 'Active'), building], [container('r1')], T0)
+    assert.deepEqual(plan.actions, [])
+    assert.deepEqual(plan.status.urls, ['http://127.0.0.1:1000'])
+  })
+
+  test('start-first: routes switch only once the new containers are healthy, the old drain, then stop', () => {
+    const old = revision(1, 'Active')
+    const starting = revision(2, 'Deploying', { deployStartedAt: iso(T0) })
+    const waiting = planEnvironment(
+      env(),
+      [old, starting],
+      [container('r1'), container('r2', 0, { verdict: 'starting' })],
+      T0 + 1000,
+    )
+    assert.deepEqual(waiting.actions, [])
+    assert.deepEqual(waiting.status.urls, ['http://127.0.0.1:1000'], 'still the old containers')
+
+    const healthyNew = container('r2', 0, { url: 'http://127.0.0.1:2000' })
+    const switching = planEnvironment(env(), [old, starting], [container('r1'), healthyNew], T0 + 2000)
+    assert.deepEqual(types(switching.actions), ['revision:r2:switchedAt'])
+    assert.deepEqual(switching.status.urls, ['http://127.0.0.1:2000'])
+    assert.equal(switching.requeueAfterMs, 5000, 'the drain')
+
+    const switched = revision(2, 'Deploying', { deployStartedAt: iso(T0), switchedAt: iso(T0 + 2000) })
+    const draining = planEnvironment(env(), [old, switched], [container('r1'), healthyNew], T0 + 4000)
+    assert.deepEqual(draining.actions, [], 'the old containers keep serving in-flight requests')
+    const done = planEnvironment(env(), [old, switched], [container('r1'), healthyNew], T0 + 7000)
+    assert.deepEqual(types(done.actions), ['stop:r1-c0', 'revision:r2:Active', 'revision:r1:Superseded'])
+    assert.equal(done.status.phase, 'Available')
+    assert.deepEqual(done.status.activeDeployment, { id: 'r2', revision: 2 })
+  })
+
+  test('a revision never healthy by its deadline fails with the last probe error; the old one serves on', () => {
+    const failing = container('r2', 0, { verdict: 'unhealthy', lastProbeError: 'GET / answered 500' })
+    const plan = planEnvironment(
+      env(),
+      [revision(1, 'Active'), revision(2, 'Deploying', { deployStartedAt: iso(T0) })],
+      [container('r1'), failing],
+      T0 + 61_000,
+    )
+    assert.deepEqual(types(plan.actions), ['remove:r2-c0', 'revision:r2:Failed'])
+    const fail = plan.actions[1] as Extract<Action, { type: 'revision' }>
+    assert.equal(fail.patch.reason, 'HealthCheckFailed')
+    assert.match(String(fail.patch.message), /GET \/ answered 500/)
+    assert.equal(fail.patch.rolledBack, true)
+    assert.deepEqual([plan.status.phase, plan.status.reason], ['Degraded', 'RolledBack'])
+    assert.deepEqual(plan.status.urls, ['http://127.0.0.1:1000'])
+  })
+
+  test('a container that keeps restarting fails the revision as CrashLoop before the deadline', () => {
+    const plan = planEnvironment(
+      env(),
+      [revision(1, 'Active'), revision(2, 'Deploying', { deployStartedAt: iso(T0) })],
+      [container('r1'), container('r2', 0, { restartCount: 3, running: false, verdict: 'starting' })],
+      T0 + 3000,
+    )
+    assert.equal(plan.outcome?.reason, 'CrashLoop')
+  })
+
+  test('a crash in the bake window rolls back to the previous revision, whose containers start again', () => {
+    const active = revision(2, 'Active', { readyAt: iso(T0), previousDeployment: 'r1' })
+    const plan = planEnvironment(
+      env(),
+      [revision(1, 'Superseded'), active],
+      [container('r1', 0, { running: false }), container('r2', 0, { restartCount: 1 })],
+      T0 + 10_000,
+    )
+    assert.deepEqual(types(plan.actions), [
+      'remove:r2-c0',
+      'start:r1-c0',
+      'revision:r2:Failed',
+      'revision:r1:Active',
+    ])
+    assert.deepEqual([plan.status.phase, plan.status.reason], ['Degraded', 'RolledBack'])
+    assert.equal(plan.outcome?.type, 'RolledBack')
+  })
+
+  test('after the bake window the previous containers go; replicas scale in place', () => {
+    const active = revision(2, 'Active', { readyAt: iso(T0), previousDeployment: 'r1' })
+    const revisions = [revision(1, 'Superseded'), active]
+    const up = planEnvironment(
+      env({ replicas: 3 }),
+      revisions,
+      [container('r1', 0, { running: false }), container('r2')],
+      T0 + 31_000,
+    )
+    assert.deepEqual(types(up.actions), ['remove:r1-c0', 'create:r2/1', 'create:r2/2'])
+    const down = planEnvironment(
+      env({ replicas: 1 }),
+      revisions,
+      [0, 1, 2].map((i) => container('r2', i)),
+      T0 + 31_000,
+    )
+    assert.deepEqual(types(down.actions), ['remove:r2-c1', 'remove:r2-c2'])
+    const steady = planEnvironment(env(), revisions, [container('r2')], T0 + 31_000)
+    assert.deepEqual(
+      [steady.actions, steady.status.phase, steady.requeueAfterMs],
+      [[], 'Available', undefined],
+    )
+  })
+
+  test('a container deleted behind our back is recreated; a crash-looping one is reported', () => {
+    const revisions = [revision(1, 'Active')]
+    assert.deepEqual(types(planEnvironment(env(), revisions, [], T0).actions), ['create:r1/0'])
+    const looping = planEnvironment(
+      env(),
+      revisions,
+      [container('r1', 0, { restartCount: 4, running: false })],
+      T0,
+    )
+    assert.deepEqual([looping.status.phase, looping.status.reason], ['Degraded', 'CrashLoop'])
+  })
+
+  test('cancelling a deploying revision removes its containers and leaves the active one serving', () => {
+    const deploying = { ...revision(2, 'Deploying', { deployStartedAt: iso(T0) }), cancelRequested: true }
+    const plan = planEnvironment(
+      env(),
+      [revision(1, 'Active'), deploying],
+      [container('r1'), container('r2')],
+      T0 + 1000,
+    )
+    assert.deepEqual(types(plan.actions), ['remove:r2-c0', 'revision:r2:Cancelled'])
+    assert.equal(plan.status.phase, 'Available')
+  })
+
+  test('stop-first stops the old containers before creating the new ones', () => {
+    const stopFirst = env({ rollout: { ...env().rollout, strategy: 'StopFirst' } })
+    const plan = planEnvironment(
+      stopFirst,
+      [revision(1, 'Active'), revision(2, 'Building')],
+      [container('r1')],
+      T0,
+    )
+    assert.deepEqual(types(plan.actions), ['stop:r1-c0', 'revision:r2:Deploying', 'create:r2/0'])
+  })
+
+  test('a paused environment is left alone', () => {
+    const plan = planEnvironment(
+      env({ paused: true }),
+      [revision(1, 'Building')],
+      [container('stranger')],
+      T0,
+    )
+    assert.deepEqual(plan.actions, [])
+  })
+})

@@ -1,0 +1,47 @@
+import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
+
+export function failRevision(
+  revision: RevisionView,
+  reason: string,
+  container: ObservedContainer | undefined,
+  rolledBack: boolean,
+): Action {
+  const detail = container?.lastProbeError ? `; last probe: ${container.lastProbeError}` : ''
+  const message = `${MESSAGES[reason] ?? reason}${detail}`
+  return {
+    type: 'revision',
+    deploymentId: revision.id,
+    patch: { phase: 'Failed', reason, message, rolledBack, finishedAt: new Date().toISOString() },
+    failedContainers: container ? [container.id] : [],
+  }
+}
+
+export const MESSAGES: Record<string, string> = {
+  HealthCheckFailed: 'the new containers did not pass their health checks',
+  ProgressDeadlineExceeded: 'the new containers did not become healthy within progressDeadlineSeconds',
+  CrashLoop: 'a new container kept exiting',
+  Cancelled: 'cancelled while deploying',
+}
+
+/** The environment's status: phase, the serving and target revisions, replica counts and URLs. */
+export function environmentStatus(
+  env: EnvironmentView,
+  serving: RevisionView | undefined,
+  target: RevisionView | undefined,
+  routed: ObservedContainer[],
+  phase: string,
+): Record<string, unknown> {
+  const ready = routed.filter((c) => c.running && c.verdict === 'healthy')
+  return {
+    phase,
+    activeDeployment:
+      serving && serving.phase === 'Active' ? { id: serving.id, revision: serving.revision } : null,
+    targetDeployment: target ? { id: target.id, revision: target.revision } : null,
+    replicas: {
+      desired: env.replicas,
+      ready: ready.length,
+      updated: target ? routed.filter((c) => c.deploymentId === target.id).length : 0,
+    },
+    urls: ready.flatMap((c) => (c.url ? [c.url] : [])),
+  }
+}
