@@ -13,6 +13,10 @@ import { createMetrics } from './metrics/registry.js'
 import { createStatusReconciler } from './reconcilers/status.js'
 import { createDockerClient } from './runtime/docker.js'
 import { createDeploymentReconciler } from './reconcilers/deployment/reconcile.js'
+import { createEnvironmentReconciler } from './reconcilers/environment/reconcile.js'
+import { createDockerRuntime } from './runtime/docker-runtime.js'
+import { fencedRuntime } from './runtime/runtime.js'
+import { formatKey } from './controller/keys.js'
 import path from 'node:path'
 import PQueue from 'p-queue'
 import { readVersionInfo } from './version.js'
@@ -78,6 +82,12 @@ export async function startServer(
             admission: builds,
             fence,
             registry: config.registry,
+            secretKeys: secrets.secretKeys,
+            onEnvironmentChange: (id) => controller?.enqueue(formatKey({ kind: 'Environment', id })),
+          }),
+          Environment: createEnvironmentReconciler({
+            pool: database.pool,
+            runtime: fencedRuntime(createDockerRuntime(engine), fence),
             secretKeys: secrets.secretKeys,
           }),
         }),

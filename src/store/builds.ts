@@ -6,6 +6,7 @@ export interface BuildState {
   id: string
   projectId: string
   projectName: string
+  environmentId: string
   revision: number
   generation: number
   spec: Spec
@@ -19,6 +20,7 @@ interface BuildRow {
   id: string
   project_id: string
   project_name: string
+  environment_id: string
   revision: number
   generation: string
   spec: Spec
@@ -30,7 +32,7 @@ interface BuildRow {
 export async function readBuildState(pool: Pool, id: string): Promise<BuildState | undefined> {
   const { rows } = await pool.query<BuildRow>(
     prepared(
-      `select d.id, d.project_id, p.name as project_name, d.revision, d.generation, d.spec, d.status,
+      `select d.id, d.project_id, p.name as project_name, d.environment_id, d.revision, d.generation, d.spec, d.status,
               d.cancel_requested_at is not null as cancel_requested, p.spec->'registries' as registries
          from deployments d join projects p on p.id = d.project_id where d.id = $1`,
       [id],
@@ -42,6 +44,7 @@ export async function readBuildState(pool: Pool, id: string): Promise<BuildState
       id: row.id,
       projectId: row.project_id,
       projectName: row.project_name,
+      environmentId: row.environment_id,
       revision: row.revision,
       generation: Number(row.generation),
       spec: row.spec,

@@ -37,6 +37,8 @@ export interface DeploymentReconcilerDeps {
   registry?: string
   /** Unseal the projects' registry passwords. */
   secretKeys: readonly SecretKey[]
+  /** A revision's image is ready, or its cancel or failure is the environment's business now. */
+  onEnvironmentChange?: (environmentId: string) => void
 }
 
 const SETTLED = ['Failed', 'Cancelled', 'Deploying', 'Active', 'Superseded']
@@ -54,13 +56,15 @@ export function createDeploymentReconciler(deps: DeploymentReconcilerDeps): Reco
     async reconcile(key, signal) {
       const state = await readBuildState(deps.pool, key.slice(key.indexOf('/') + 1))
       await leftovers
-      if (!state || typeof state.status.imageId === 'string' || SETTLED.includes(String(state.status.phase)))
-        return {}
-      if (state.cancelRequested) {
+      if (!state) return {}
+      const built = typeof state.status.imageId === 'string' || SETTLED.includes(String(state.status.phase))
+      if (!built && state.cancelRequested) {
         await finish(deps.pool, state, { phase: 'Cancelled', message: 'cancelled before it was built' })
-        return {}
+      } else if (!built) {
+        await deps.admission.add(() => build(deps, state, signal))
       }
-      await deps.admission.add(() => build(deps, state, signal))
+      // Whatever happened (built, failed, a cancel of a deploying revision), the rollout decides next.
+      deps.onEnvironmentChange?.(state.environmentId)
       return {}
     },
   }

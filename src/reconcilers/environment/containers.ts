@@ -1,0 +1,97 @@
+import { openSecret } from '../../crypto/secret-box.js'
+import type { SecretKey } from '../../config/secrets.js'
+import { secretEnvContext } from '../../resources/specs.js'
+import { LABELS } from '../../runtime/labels.js'
+import type { ContainerSpec } from '../../runtime/runtime.js'
+import type { Spec } from '../../store/projects.js'
+import type { HealthCheckSpec } from './probes.js'
+
+export const REPLICA_LABEL = 'dev.gilgal.replica'
+// Until the revision records the port its image listens on, a snapshot without one means 8080.
+const FALLBACK_PORT = 8080
+
+export interface ContainerContext {
+  project: { id: string; name: string }
+  environment: { id: string; name: string }
+  revision: { id: string; revision: number; spec: Spec; status: Spec }
+  index: number
+  secretKeys: readonly SecretKey[]
+}
+
+/** The network every container of a project joins (DESIGN.md section 4). */
+export const projectNetwork = (projectName: string) => `gilgal-${projectName}`
+
+/**
+ * The container of replica `index` of a revision: a deterministic name (a retried create is a
+ * conflict, not a duplicate), Gilgal's labels, the revision's env with its secrets opened only here,
+ * its port published on loopback, its limits, and Docker's health check for `exec` probes.
+ */
+export function containerSpecFor(context: ContainerContext): ContainerSpec {
+  const { project, environment, revision, index } = context
+  const spec = revision.spec
+  const resources = (spec.resources ?? {}) as { memory?: string; cpus?: number }
+  const check = spec.healthCheck as HealthCheckSpec | null
+  return {
+    name: `gilgal-${project.name}-${environment.name}-r${revision.revision}-${index}`,
+    image: String(revision.status.imageId),
+    labels: {
+      [LABELS.project]: project.id,
+      [LABELS.environment]: environment.id,
+      [LABELS.deployment]: revision.id,
+      [LABELS.revision]: String(revision.revision),
+      [REPLICA_LABEL]: String(index),
+    },
+    env: {
+      ...((spec.env ?? {}) as Record<string, string>),
+      ...openedSecrets(spec, context.secretKeys),
+      PORT: String(portOf(spec)),
+    },
+    command: (spec.command as string[] | null) ?? null,
+    port: portOf(spec),
+    publish: true,
+    network: projectNetwork(project.name),
+    ...(resources.memory ? { memoryBytes: parseMemory(resources.memory) } : {}),
+    ...(resources.cpus ? { cpus: resources.cpus } : {}),
+    ...(check?.exec
+      ? {
+          healthCheck: {
+            command: check.exec.command,
+            intervalMs: check.intervalSeconds * 1000,
+            timeoutMs: check.timeoutSeconds * 1000,
+            retries: check.failureThreshold,
+            startPeriodMs: check.startPeriodSeconds * 1000,
+          },
+        }
+      : {}),
+  }
+}
+
+export function portOf(spec: Spec): number {
+  return typeof spec.port === 'number' ? spec.port : FALLBACK_PORT
+}
+
+function openedSecrets(spec: Spec, keys: readonly SecretKey[]): Record<string, string> {
+  const sealed = (spec.secretEnv ?? {}) as Record<string, string>
+  return Object.fromEntries(
+    Object.entries(sealed).map(([name, value]) => [name, openSecret(value, keys, secretEnvContext(name))]),
+  )
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  K: 1e3,
+  m: 1e6,
+  M: 1e6,
+  g: 1e9,
+  G: 1e9,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+}
+
+/** `512Mi` → bytes (the schema has already checked the form). */
+export function parseMemory(value: string): number {
+  const [, amount = '0', unit = ''] = /^([0-9.]+)([A-Za-z]*)$/.exec(value) ?? []
+  return Math.round(Number(amount) * (UNITS[unit] ?? 1))
+}
