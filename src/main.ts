@@ -7,17 +7,10 @@ import { loadSecrets } from './config/secrets.js'
 import type { Logger } from './log.js'
 import { openDatabase, type Database } from './store/database.js'
 import { migrate } from './store/migrate.js'
-import type { Pool } from './store/pool.js'
-import { ControllerManager, type ReconcilerSet } from './controller/manager.js'
+import { ControllerManager } from './controller/manager.js'
+import { createReconcilers } from './reconcilers/index.js'
 import { createMetrics } from './metrics/registry.js'
-import { createStatusReconciler } from './reconcilers/status.js'
 import { createDockerClient } from './runtime/docker.js'
-import { createDeploymentReconciler } from './reconcilers/deployment/reconcile.js'
-import { createEnvironmentReconciler } from './reconcilers/environment/reconcile.js'
-import { createDockerRuntime } from './runtime/docker-runtime.js'
-import { fencedRuntime } from './runtime/runtime.js'
-import { formatKey } from './controller/keys.js'
-import path from 'node:path'
 import PQueue from 'p-queue'
 import { readVersionInfo } from './version.js'
 
@@ -70,27 +63,19 @@ export async function startServer(
         resyncSeconds: config.resyncSeconds,
         docker: engine,
         lease: { ttlMs: config.leaseSeconds * 1000, renewMs: config.leaseRenewSeconds * 1000 },
-        buildReconcilers: (fence) => ({
-          ...statusReconcilers(database.pool),
-          Deployment: createDeploymentReconciler({
-            pool: database.pool,
-            engine,
-            workRoot: path.join(config.dataDir, 'builds'),
-            allowLocalSources: config.allowLocalSources,
-            baseImages: config.baseImages,
-            buildMemoryBytes: config.buildMemoryBytes,
-            admission: builds,
+        buildReconcilers: (fence) =>
+          createReconcilers(
+            {
+              pool: database.pool,
+              engine,
+              config,
+              secrets,
+              builds,
+              log,
+              enqueue: (key) => controller?.enqueue(key),
+            },
             fence,
-            registry: config.registry,
-            secretKeys: secrets.secretKeys,
-            onEnvironmentChange: (id) => controller?.enqueue(formatKey({ kind: 'Environment', id })),
-          }),
-          Environment: createEnvironmentReconciler({
-            pool: database.pool,
-            runtime: fencedRuntime(createDockerRuntime(engine), fence),
-            secretKeys: secrets.secretKeys,
-          }),
-        }),
+          ),
         onFatal,
       })
       await controller.start()
@@ -117,14 +102,6 @@ export async function startServer(
     await passwords.close()
     await database.close()
     throw error
-  }
-}
-
-function statusReconcilers(pool: Pool): ReconcilerSet {
-  return {
-    Project: createStatusReconciler(pool, 'Project'),
-    Environment: createStatusReconciler(pool, 'Environment'),
-    Deployment: createStatusReconciler(pool, 'Deployment'),
   }
 }
 

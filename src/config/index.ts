@@ -31,6 +31,8 @@ export interface Config {
   readonly buildConcurrency: number
   readonly buildMemoryBytes: number
   readonly registry: string | undefined
+  /** Labels every Docker object; this installation then sees only its own (several may share an engine). */
+  readonly instance: string | undefined
   /** Base images of generated Dockerfiles (local ones for an engine that cannot pull). */
   readonly baseImages: { node: string; python: string; php: string; static: string }
   readonly allowLocalSources: boolean
@@ -86,6 +88,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     buildConcurrency: Number(values.GILGAL_BUILD_CONCURRENCY),
     buildMemoryBytes: parseSize(String(values.GILGAL_BUILD_MEMORY)),
     registry: values.GILGAL_REGISTRY as string | undefined,
+    instance: values.GILGAL_INSTANCE as string | undefined,
     baseImages: {
       node: String(values.GILGAL_BASE_IMAGE_NODE),
       python: String(values.GILGAL_BASE_IMAGE_PYTHON),

@@ -1,5 +1,4 @@
 import type Docker from 'dockerode'
-import { LABELS } from './labels.js'
 import type { ContainerDetails, ContainerSpec } from './runtime.js'
 
 const DEFAULT_PIDS_LIMIT = 512
@@ -9,12 +8,15 @@ const DEFAULT_PIDS_LIMIT = 512
  * mode, no added capabilities, a PID limit), limited, labelled, and restarted by the engine after a
  * crash or a daemon restart (`unless-stopped`), so apps keep running while the controller is down.
  */
-export function containerOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+export function containerOptions(
+  spec: ContainerSpec,
+  ownerLabels: Record<string, string>,
+): Docker.ContainerCreateOptions {
   const port = spec.port ? `${spec.port}/tcp` : undefined
   return {
     name: spec.name,
     Image: spec.image,
-    Labels: { ...spec.labels, [LABELS.managed]: 'true' },
+    Labels: { ...spec.labels, ...ownerLabels },
     Env: Object.entries(spec.env ?? {}).map(([name, value]) => `${name}=${value}`),
     ...(spec.command ? { Cmd: spec.command } : {}),
     ...(port ? { ExposedPorts: { [port]: {} } } : {}),

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode'
 import { docker } from './errors.js'
-import { LABELS, MANAGED_FILTER } from './labels.js'
+import { LABELS, ownership, type Ownership } from './labels.js'
 import { containerOptions, describeContainer } from './container-options.js'
 import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
 
@@ -9,12 +9,12 @@ import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
  * create is ever seen, let alone touched. Containers and networks carry the managed label whatever the
  * caller passed.
  */
-export function createDockerRuntime(engine: Docker): Runtime {
+export function createDockerRuntime(engine: Docker, owner: Ownership = ownership()): Runtime {
   return {
     listManaged: (filter) =>
       docker('list containers', async () => {
         const label = [
-          MANAGED_FILTER,
+          ...owner.filters,
           ...(filter.environmentId ? [`${LABELS.environment}=${filter.environmentId}`] : []),
           ...(filter.projectId ? [`${LABELS.project}=${filter.projectId}`] : []),
         ]
@@ -37,7 +37,7 @@ export function createDockerRuntime(engine: Docker): Runtime {
       }),
     createContainer: (spec: ContainerSpec) =>
       docker(`create container ${spec.name}`, async () => {
-        const container = await engine.createContainer(containerOptions(spec))
+        const container = await engine.createContainer(containerOptions(spec, owner.labels))
         return container.id
       }),
     startContainer: (id) =>
@@ -73,9 +73,38 @@ export function createDockerRuntime(engine: Docker): Runtime {
         const existing = await engine.listNetworks({ filters: { name: [name] } })
         if (existing.some((network) => network.Name === name)) return
         try {
-          await engine.createNetwork({ Name: name, Labels: { ...labels, [LABELS.managed]: 'true' } })
+          await engine.createNetwork({ Name: name, Labels: { ...labels, ...owner.labels } })
         } catch (error) {
           if ((error as { statusCode?: number }).statusCode !== 409) throw error // created meanwhile
+        }
+      }),
+    listManagedNetworks: () =>
+      docker('list networks', async () => {
+        const networks = await engine.listNetworks({ filters: { label: owner.filters } })
+        return networks.map((n) => ({
+          id: n.Id,
+          name: n.Name,
+          labels: n.Labels ?? {},
+          createdAt: Date.parse(n.Created),
+        }))
+      }),
+    listManagedImages: () =>
+      docker('list images', async () => {
+        const images = await engine.listImages({ filters: { label: owner.filters } })
+        return images.map((i) => ({
+          id: i.Id,
+          name: i.RepoTags?.[0] ?? i.Id,
+          labels: i.Labels ?? {},
+          createdAt: i.Created * 1000,
+        }))
+      }),
+    removeImage: (id) =>
+      docker(`remove image ${id}`, async () => {
+        try {
+          await engine.getImage(id).remove({ force: true })
+        } catch (error) {
+          const status = (error as { statusCode?: number }).statusCode
+          if (status !== 404 && status !== 409) throw error // gone already, or still in use
         }
       }),
     removeNetwork: (name) =>

@@ -66,6 +66,10 @@ export class FakeRuntime {
         record('ensureNetwork', [name])
         this.networks.add(name)
       },
+      listManagedNetworks: async () =>
+        [...this.networks].map((name) => ({ id: name, name, labels: {}, createdAt: 0 })),
+      listManagedImages: async () => [],
+      removeImage: async (id) => record('removeImage', [id]),
       removeNetwork: async (name) => {
         record('removeNetwork', [name])
         this.networks.delete(name)

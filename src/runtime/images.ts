@@ -1,7 +1,7 @@
 import type Docker from 'dockerode'
 import { GilgalError } from '../errors.js'
 import type { BuildLine } from './build.js'
-import { MANAGED_FILTER } from './labels.js'
+import { ownership, type Ownership } from './labels.js'
 
 /** Credentials for one registry, as the engine's API takes them. */
 export interface RegistryAuth {
@@ -134,8 +134,8 @@ function engineMessage(error: unknown): string {
  * nothing can run them by name. One still used by a container is kept. Unlabelled images are never
  * looked at.
  */
-export async function removeDanglingImages(docker: Docker): Promise<number> {
-  const images = await docker.listImages({ filters: { dangling: ['true'], label: [MANAGED_FILTER] } })
+export async function removeDanglingImages(docker: Docker, owner: Ownership = ownership()): Promise<number> {
+  const images = await docker.listImages({ filters: { dangling: ['true'], label: owner.filters } })
   let removed = 0
   for (const image of images) {
     try {

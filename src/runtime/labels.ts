@@ -5,7 +5,27 @@ export const LABELS = {
   environment: 'dev.gilgal.environment',
   deployment: 'dev.gilgal.deployment',
   revision: 'dev.gilgal.revision',
+  /** GILGAL_INSTANCE: which installation, when several share one engine. */
+  instance: 'dev.gilgal.instance',
 } as const
 
 /** Filter value selecting Gilgal's objects; anything without it is never touched. */
 export const MANAGED_FILTER = `${LABELS.managed}=true`
+
+/**
+ * The labels that make an object this installation's, and the filters that select exactly those.
+ * Without an instance name that is every managed object; with one (GILGAL_INSTANCE, and every test
+ * file) only the instance's, so installations sharing an engine never see each other's objects.
+ */
+export interface Ownership {
+  labels: Record<string, string>
+  filters: string[]
+}
+
+export function ownership(instance?: string): Ownership {
+  const labels: Record<string, string> = {
+    [LABELS.managed]: 'true',
+    ...(instance ? { [LABELS.instance]: instance } : {}),
+  }
+  return { labels, filters: Object.entries(labels).map(([key, value]) => `${key}=${value}`) }
+}

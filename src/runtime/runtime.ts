@@ -54,6 +54,15 @@ export interface ContainerDetails {
   address: { host: string; port: number } | undefined
 }
 
+/** An image or network Gilgal made, as listed by its labels. */
+export interface ManagedObject {
+  id: string
+  name: string
+  labels: Record<string, string>
+  /** Epoch ms. */
+  createdAt: number
+}
+
 /**
  * What reconcilers may do to the Docker engine; tests fake it here and nowhere else (STYLE.md
  * section 8). Every object it creates carries Gilgal's managed label; it lists nothing else.
@@ -70,6 +79,10 @@ export interface Runtime {
   /** Creates the network if it does not exist (labelled). */
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>
   removeNetwork(name: string): Promise<void>
+  listManagedNetworks(): Promise<ManagedObject[]>
+  listManagedImages(): Promise<ManagedObject[]>
+  /** Removes an image unless a container still uses it (then it is kept, quietly). */
+  removeImage(id: string): Promise<void>
 }
 
 /**
@@ -92,5 +105,6 @@ export function fencedRuntime(runtime: Runtime, fence: Fence): Runtime {
     removeContainer: guard(runtime.removeContainer.bind(runtime)),
     ensureNetwork: guard(runtime.ensureNetwork.bind(runtime)),
     removeNetwork: guard(runtime.removeNetwork.bind(runtime)),
+    removeImage: guard(runtime.removeImage.bind(runtime)),
   }
 }

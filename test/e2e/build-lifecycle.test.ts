@@ -64,7 +64,7 @@ async function tinyImage(tag: string, labels: Record<string, string>, content: s
 }
 
 test("a new term removes Gilgal's dangling images and leaves anybody else's", async () => {
-  const managed = testLabels({ [LABELS.managed]: 'true', [LABELS.project]: world.projectId })
+  const managed = testLabels({ ...world.owner.labels, [LABELS.project]: world.projectId })
   const tag = `gilgal-test/dangling:${process.pid}`
   const stray = await tinyImage(tag, managed, `stray-${Date.now()}`)
   await tinyImage(tag, managed, `current-${Date.now()}`) // takes the tag: the first is now dangling

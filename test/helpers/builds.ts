@@ -10,7 +10,8 @@ import {
 } from '../../src/reconcilers/deployment/reconcile.js'
 import { createDockerClient } from '../../src/runtime/docker.js'
 import { localBaseImages } from './base-images.js'
-import { createTestDatabase, type TestDatabase } from './db.js'
+import { createTestDatabase, testEnv, type TestDatabase } from './db.js'
+import { ownership, type Ownership } from '../../src/runtime/labels.js'
 import { docker } from './docker.js'
 
 export const TEST_SECRET_KEYS = parseSecretKeys('test:' + Buffer.alloc(32, 7).toString('base64'))
@@ -33,6 +34,8 @@ export interface BuildWorld {
   workRoot: string
   projectId: string
   projectName: string
+  /** This world's instance labels: what it builds and runs, its garbage collection alone may touch. */
+  owner: Ownership
   reconcilerDeps(extra?: Partial<DeploymentReconcilerDeps>): DeploymentReconcilerDeps
   revision(input: RevisionInput): Promise<string>
   reconcile(id: string, extra?: Partial<DeploymentReconcilerDeps>): Promise<void>
@@ -62,6 +65,7 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
     workRoot: path.join(root, 'work'),
     projectId,
     projectName,
+    owner: ownership(`t-${testEnv().runId}-${prefix}`),
     reconcilerDeps: (extra = {}) => ({
       pool: db.pool,
       engine: createDockerClient(process.env.DOCKER_HOST),
@@ -72,6 +76,7 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
       admission: new PQueue({ concurrency: 1 }),
       cancelPollMs: 100,
       secretKeys: TEST_SECRET_KEYS,
+      ownership: world.owner,
       ...extra,
     }),
     async revision(input) {

@@ -27,9 +27,14 @@ export function testLabels(extra: Record<string, string> = {}): Record<string, s
 
 /**
  * Builds a `FROM scratch` image around Debian's static busybox (no image can be pulled here). It serves
- * `body` over HTTP on port 8080 with busybox httpd and has a Docker HEALTHCHECK on that port.
+ * `body` over HTTP on port 8080 with busybox httpd, stops at once on SIGTERM, and has a Docker
+ * HEALTHCHECK on that port.
  */
-export async function buildBusyboxImage(tag: string, body: string): Promise<void> {
+export async function buildBusyboxImage(
+  tag: string,
+  body: string,
+  labels: Record<string, string> = {},
+): Promise<void> {
   await assertStaticBusybox()
   const context = await mkdtemp(path.join(os.tmpdir(), 'gilgal-fixture-'))
   try {
@@ -44,12 +49,13 @@ export async function buildBusyboxImage(tag: string, body: string): Promise<void
         'EXPOSE 8080',
         'HEALTHCHECK --interval=1s --timeout=1s --retries=3 CMD ["/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]',
         'ENTRYPOINT ["/bin/busybox"]',
-        'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]',
+        // A shell as PID 1 that ends on SIGTERM (httpd as PID 1 would ignore it until the SIGKILL).
+        `CMD ["sh", "-c", "trap 'exit 0' TERM; /bin/busybox httpd -f -p 8080 -h /www & wait"]`,
       ].join('\n'),
     )
     const stream = await docker.buildImage(
       { context, src: ['Dockerfile', 'busybox', 'index.html'] },
-      { t: tag, labels: testLabels(), rm: true, forcerm: true },
+      { t: tag, labels: testLabels(labels), rm: true, forcerm: true },
     )
     await followBuild(stream)
   } finally {

@@ -15,7 +15,11 @@ export interface GilgalProcess {
  * environment: the test runner's DATABASE_URL and GILGAL_* variables are not inherited.
  */
 export function runGilgal(args: string[], env: Record<string, string>): GilgalProcess {
-  return runScript(cli, args, env)
+  // Its own instance label: its controller sees (and garbage-collects) only its own Docker objects.
+  return runScript(cli, args, {
+    GILGAL_INSTANCE: `t-${process.env.GILGAL_TEST_RUN_ID ?? 'x'}-${process.pid}`,
+    ...env,
+  })
 }
 
 /** Runs a TypeScript file the same way, with the same clean environment. */

@@ -6,6 +6,7 @@ import type { BaseImages } from '../../build/dockerfiles.js'
 import { removeWorkspace, SourceError } from '../../build/git.js'
 import type { SecretKey } from '../../config/secrets.js'
 import type { DockerClient } from '../../runtime/docker.js'
+import type { Ownership } from '../../runtime/labels.js'
 import { BuildCancelledError, BuildError } from '../../runtime/build.js'
 import { ImagePullError, ImagePushError, removeDanglingImages } from '../../runtime/images.js'
 import {
@@ -39,6 +40,8 @@ export interface DeploymentReconcilerDeps {
   secretKeys: readonly SecretKey[]
   /** A revision's image is ready, or its cancel or failure is the environment's business now. */
   onEnvironmentChange?: (environmentId: string) => void
+  /** Labels built images carry (GILGAL_INSTANCE). */
+  ownership?: Ownership
 }
 
 const SETTLED = ['Failed', 'Cancelled', 'Deploying', 'Active', 'Superseded']
@@ -145,7 +148,7 @@ async function finish(pool: Pool, state: BuildState, failure: Failure): Promise<
  */
 async function removeBuildLeftovers(deps: DeploymentReconcilerDeps, before: number): Promise<void> {
   await removeStaleWorkspaces(deps.workRoot, before).catch(() => undefined)
-  await removeDanglingImages(deps.engine).catch(() => undefined)
+  await removeDanglingImages(deps.engine, deps.ownership).catch(() => undefined)
 }
 
 async function removeStaleWorkspaces(workRoot: string, before: number): Promise<void> {

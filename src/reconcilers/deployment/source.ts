@@ -5,7 +5,7 @@ import { generateDockerfile, withLabels } from '../../build/dockerfiles.js'
 import { fetchCommit, resolveCommit } from '../../build/git.js'
 import { buildArgsFor, imageTag } from '../../build/image-tag.js'
 import { buildImage, findImage } from '../../runtime/build.js'
-import { LABELS } from '../../runtime/labels.js'
+import { LABELS, ownership } from '../../runtime/labels.js'
 import { recordDetectedFramework, type BuildState } from '../../store/builds.js'
 import type { DeploymentLogWriter } from './log-writer.js'
 import { pullPrebuilt, pushToRegistry } from './registry.js'
@@ -74,7 +74,7 @@ async function buildFromGit(
     log.write('system', `reusing image ${tag}: same commit and build inputs`)
     return { ...result, imageId: existing, reused: true }
   }
-  const labels = { [LABELS.managed]: 'true', [LABELS.project]: state.projectId }
+  const labels = { ...(deps.ownership ?? ownership()).labels, [LABELS.project]: state.projectId }
   const labelled = withLabels(dockerfile, labels, target)
   const written = labelled ?? (ownDockerfile === undefined ? dockerfile : undefined)
   if (written !== undefined) await writeFile(path.join(sourceDir, GENERATED_DOCKERFILE), written)

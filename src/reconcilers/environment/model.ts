@@ -29,8 +29,12 @@ export interface RevisionView {
     /** When routes switched to it (StartFirst step 3); the drain runs from here. */
     switchedAt?: string
     readyAt?: string
+    /** Each container's restart count when it became Active: the bake window counts restarts after. */
+    restartsAtReady?: Record<string, number>
     /** The revision it replaced: kept stopped through the bake window for a rollback. */
     previousDeployment?: string
+    /** It failed and the revision before it kept (or went back to) serving. */
+    rolledBack?: boolean
   }
 }
 
@@ -43,6 +47,8 @@ export interface ObservedContainer {
   deploymentId: string
   index: number
   running: boolean
+  /** Docker is restarting it (its restart policy, with backoff): not ours to start. */
+  restarting: boolean
   restartCount: number
   exitCode: number
   verdict: Verdict

@@ -39,6 +39,7 @@ function container(
     deploymentId,
     index,
     running: true,
+    restarting: false,
     restartCount: 0,
     exitCode: 0,
     verdict: 'healthy',
@@ -92,8 +93,12 @@ describe('environment planner', () => {
     const switched = revision(2, 'Deploying', { deployStartedAt: iso(T0), switchedAt: iso(T0 + 2000) })
     const draining = planEnvironment(env(), [old, switched], [container('r1'), healthyNew], T0 + 4000)
     assert.deepEqual(draining.actions, [], 'the old containers keep serving in-flight requests')
-    const done = planEnvironment(env(), [old, switched], [container('r1'), healthyNew], T0 + 7000)
-    assert.deepEqual(types(done.actions), ['stop:r1-c0', 'revision:r2:Active', 'revision:r1:Superseded'])
+    const stopping = planEnvironment(env(), [old, switched], [container('r1'), healthyNew], T0 + 7000)
+    assert.deepEqual(types(stopping.actions), ['stop:r1-c0'])
+    assert.equal(stopping.status.phase, 'Progressing', 'not Active before the old containers have stopped')
+    const stopped = container('r1', 0, { running: false })
+    const done = planEnvironment(env(), [old, switched], [stopped, healthyNew], T0 + 7500)
+    assert.deepEqual(types(done.actions), ['revision:r2:Active', 'revision:r1:Superseded'])
     assert.equal(done.status.phase, 'Available')
     assert.deepEqual(done.status.activeDeployment, { id: 'r2', revision: 2 })
   })
@@ -173,9 +178,10 @@ describe('environment planner', () => {
     const looping = planEnvironment(
       env(),
       revisions,
-      [container('r1', 0, { restartCount: 4, running: false })],
+      [container('r1', 0, { restartCount: 4, running: false, restarting: true })],
       T0,
     )
+    assert.deepEqual(looping.actions, [], 'Docker is restarting it, with its own backoff')
     assert.deepEqual([looping.status.phase, looping.status.reason], ['Degraded', 'CrashLoop'])
   })
 
@@ -211,4 +217,50 @@ describe('environment planner', () => {
     )
     assert.deepEqual(plan.actions, [])
   })
+})
+
+test('restarts before the switch do not count against the bake window; later ones do', () => {
+  const active = revision(2, 'Active', {
+    readyAt: iso(T0),
+    previousDeployment: 'r1',
+    restartsAtReady: { 'r2-c0': 1 },
+  })
+  const revisions = [revision(1, 'Superseded'), active]
+  const calm = planEnvironment(
+    env(),
+    revisions,
+    [container('r1', 0, { running: false }), container('r2', 0, { restartCount: 1 })],
+    T0 + 5000,
+  )
+  assert.equal(calm.outcome, undefined)
+  const again = planEnvironment(
+    env(),
+    revisions,
+    [container('r1', 0, { running: false }), container('r2', 0, { restartCount: 2 })],
+    T0 + 5000,
+  )
+  assert.equal(again.outcome?.type, 'RolledBack')
+})
+
+test('a container stopped by hand (not restarting) is started again', () => {
+  const plan = planEnvironment(
+    env(),
+    [revision(1, 'Active')],
+    [container('r1', 0, { running: false, restartCount: 2 })],
+    T0,
+  )
+  assert.deepEqual(types(plan.actions), ['start:r1-c0'])
+})
+
+test('the environment stays Degraded / RolledBack while its newest revision is the failed one', () => {
+  const failed = revision(2, 'Failed', { rolledBack: true })
+  const plan = planEnvironment(env(), [revision(1, 'Active'), failed], [container('r1')], T0)
+  assert.deepEqual([plan.status.phase, plan.status.reason, plan.actions], ['Degraded', 'RolledBack', []])
+  const redeployed = planEnvironment(
+    env(),
+    [revision(1, 'Active'), failed, revision(3, 'Failed')],
+    [container('r1')],
+    T0,
+  )
+  assert.equal(redeployed.status.phase, 'Available', 'a later failure without rollback is its own story')
 })

@@ -66,7 +66,10 @@ function planSteady(
   const previous = revisions.find((r) => r.id === active.status.previousDeployment)
   const baking = now < bakeEnds && previous !== undefined && env.rollout.autoRollback
   if (baking) {
-    const broken = mine.find((c) => c.restartCount > 0 || !c.running || c.verdict === 'unhealthy')
+    // Restarts before the switch were judged by the deadline; only those since count here.
+    const restartedSince = (c: ObservedContainer) =>
+      c.restartCount > (active.status.restartsAtReady?.[c.id] ?? 0)
+    const broken = mine.find((c) => restartedSince(c) || !c.running || c.verdict === 'unhealthy')
     if (broken) return rollBackBake(env, active, previous, containers, broken)
   }
   const keep = new Set(baking && previous ? [active.id, previous.id] : [active.id])
@@ -76,11 +79,14 @@ function planSteady(
   actions.push(...replicaActions(active.id, mine, env.replicas))
   const crashLooping = mine.some((c) => c.restartCount >= CRASH_LOOP_RESTARTS)
   const ready = mine.filter((c) => c.running && c.verdict === 'healthy')
-  const degraded = crashLooping || ready.length < env.replicas
+  // The newest revision failed and this one serves instead: Degraded until the user deploys again.
+  const newest = revisions[0]
+  const rolledBack = newest?.phase === 'Failed' && newest.status.rolledBack === true
+  const degraded = crashLooping || rolledBack || ready.length < env.replicas
   const status = environmentStatus(env, active, active, ready, degraded ? 'Degraded' : 'Available')
   if (crashLooping) status.reason = 'CrashLoop'
-  else if (degraded && env.status.reason === 'RolledBack') status.reason = 'RolledBack'
-  const settled = !degraded && !baking && actions.length === 0
+  else if (rolledBack) status.reason = 'RolledBack'
+  const settled = !crashLooping && ready.length >= env.replicas && !baking && actions.length === 0
   return { actions, status, requeueAfterMs: settled ? undefined : baking ? bakeEnds - now : 1000 }
 }
 
@@ -90,8 +96,8 @@ function replicaActions(deploymentId: string, mine: ObservedContainer[], replica
   for (let index = 0; index < replicas; index++) {
     const container = mine.find((c) => c.index === index)
     if (!container) actions.push({ type: 'create', deploymentId, index })
-    else if (!container.running && container.restartCount === 0)
-      actions.push({ type: 'start', containerId: container.id })
+    else if (!container.running && !container.restarting)
+      actions.push({ type: 'start', containerId: container.id }) // never started, or stopped by hand
     else if (container.running && container.verdict === 'unhealthy')
       actions.push({ type: 'remove', containerId: container.id }) // recreated on the next pass
   }
@@ -252,10 +258,16 @@ function planDrain(
     const status = environmentStatus(env, active, target, ready, 'Progressing')
     return { actions: cleanup, status, requeueAfterMs: drainEnds - now }
   }
+  // The old containers are stopped first, in their own pass: the bake window starts once they are.
+  const stillRunning = outgoing.filter((c) => c.running)
+  if (stillRunning.length > 0) {
+    const stops = stillRunning.map((c): Action => ({ type: 'stop', containerId: c.id }))
+    const status = environmentStatus(env, active, target, ready, 'Progressing')
+    return { actions: [...cleanup, ...stops], status, requeueAfterMs: 0 }
+  }
   const readyAt = new Date(now).toISOString()
   const actions: Action[] = [
     ...cleanup,
-    ...outgoing.filter((c) => c.running).map((c): Action => ({ type: 'stop', containerId: c.id })),
     {
       type: 'revision',
       deploymentId: target.id,
@@ -263,6 +275,7 @@ function planDrain(
         phase: 'Active',
         readyAt,
         finishedAt: readyAt,
+        restartsAtReady: Object.fromEntries(incoming.map((c) => [c.id, c.restartCount])),
         ...(active ? { previousDeployment: active.id } : {}),
       },
     },

@@ -114,6 +114,7 @@ async function observe(
       deploymentId,
       index: Number(details.labels[REPLICA_LABEL] ?? 0),
       running: details.running,
+      restarting: details.status === 'restarting',
       restartCount: details.restartCount,
       exitCode: details.exitCode,
       verdict,

@@ -1,0 +1,72 @@
+import { LABELS } from '../runtime/labels.js'
+import type { Runtime } from '../runtime/runtime.js'
+import { readLiveOwners } from '../store/garbage.js'
+import type { Pool } from '../store/pool.js'
+
+export interface GarbageDeps {
+  pool: Pool
+  /** Fenced: a former leader collects nothing. */
+  runtime: Runtime
+  now?: () => number
+}
+
+export interface Collected {
+  containers: number
+  networks: number
+  images: number
+}
+
+// An image younger than this may belong to a build whose result is not recorded yet.
+const IMAGE_GRACE_MS = 10 * 60 * 1000
+
+/**
+ * Removes Gilgal's objects nobody owns any more (DESIGN.md section 4): labelled containers whose
+ * environment or project row is gone, networks of deleted projects, images of deleted projects and
+ * images beyond each environment's `revisionHistoryLimit`. It lists by the managed label only, so an
+ * unlabelled object is never even seen.
+ */
+export async function collectGarbage(deps: GarbageDeps): Promise<Collected> {
+  const now = (deps.now ?? Date.now)()
+  const owners = await readLiveOwners(deps.pool)
+  const collected: Collected = { containers: 0, networks: 0, images: 0 }
+  const orphaned = (labels: Record<string, string>) =>
+    (labels[LABELS.environment] !== undefined && !owners.environmentIds.has(labels[LABELS.environment]!)) ||
+    (labels[LABELS.project] !== undefined && !owners.projectIds.has(labels[LABELS.project]!))
+  for (const container of await deps.runtime.listManaged({})) {
+    if (!orphaned(container.labels)) continue
+    await deps.runtime.removeContainer(container.id)
+    collected.containers++
+  }
+  for (const network of await deps.runtime.listManagedNetworks()) {
+    if (!orphaned(network.labels)) continue
+    await deps.runtime.removeNetwork(network.name)
+    collected.networks++
+  }
+  for (const image of await deps.runtime.listManagedImages()) {
+    const unused = !owners.keptImageIds.has(image.id) && now - image.createdAt > IMAGE_GRACE_MS
+    if (!orphaned(image.labels) && !unused) continue
+    await deps.runtime.removeImage(image.id)
+    collected.images++
+  }
+  return collected
+}
+
+/**
+ * `collectGarbage` at most once per `intervalMs`, never two at once, in the background: a sweep is
+ * housekeeping, so its failure is logged and the next chance retries.
+ */
+export function throttledSweep(
+  deps: GarbageDeps & { intervalMs: number; onError: (error: unknown) => void },
+): () => void {
+  let last = 0
+  let running = false
+  return () => {
+    const now = (deps.now ?? Date.now)()
+    if (running || now - last < deps.intervalMs) return
+    last = now
+    running = true
+    collectGarbage(deps)
+      .catch(deps.onError)
+      .finally(() => (running = false))
+  }
+}

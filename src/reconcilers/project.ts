@@ -1,0 +1,53 @@
+import { LABELS } from '../runtime/labels.js'
+import type { Runtime } from '../runtime/runtime.js'
+import { removeDeleted, setObservedGeneration } from '../store/controller.js'
+import type { Pool } from '../store/pool.js'
+import { readProject, requestEnvironmentDeletions } from '../store/project-teardown.js'
+import { projectNetwork } from './environment/containers.js'
+import type { Reconciler } from './reconciler.js'
+
+export interface ProjectReconcilerDeps {
+  pool: Pool
+  /** Fenced. */
+  runtime: Runtime
+  /** Garbage collection, throttled by the caller: every project reconcile offers a chance to run it. */
+  sweep?: () => void
+}
+
+/**
+ * The project reconciler (DESIGN.md section 4): the project's network exists while the project does.
+ * Deletion is two-phase: its environments are deleted first (each tears down its containers), then
+ * whatever labelled objects of the project remain (containers, network, images), then the row.
+ */
+export function createProjectReconciler(deps: ProjectReconcilerDeps): Reconciler {
+  return {
+    async reconcile(key) {
+      deps.sweep?.()
+      const project = await readProject(deps.pool, key.slice(key.indexOf('/') + 1))
+      if (!project) return {}
+      if (project.deleting) return tearDown(deps, project.id, project.name)
+      await deps.runtime.ensureNetwork(projectNetwork(project.name), { [LABELS.project]: project.id })
+      if (project.observedGeneration !== project.generation)
+        await setObservedGeneration(deps.pool, 'Project', project.id, project.generation)
+      return {}
+    },
+  }
+}
+
+async function tearDown(
+  deps: ProjectReconcilerDeps,
+  id: string,
+  name: string,
+): Promise<{ requeueAfterMs?: number }> {
+  const remaining = await requestEnvironmentDeletions(deps.pool, id)
+  if (remaining > 0) return { requeueAfterMs: 500 }
+  for (const container of await deps.runtime.listManaged({ projectId: id })) {
+    await deps.runtime.removeContainer(container.id)
+  }
+  await deps.runtime.removeNetwork(projectNetwork(name))
+  for (const image of await deps.runtime.listManagedImages()) {
+    if (image.labels[LABELS.project] === id) await deps.runtime.removeImage(image.id)
+  }
+  await removeDeleted(deps.pool, 'Project', id)
+  return {}
+}

@@ -1,0 +1,148 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import { createLogger } from '../../src/log.js'
+import { createEnvironmentReconciler } from '../../src/reconcilers/environment/reconcile.js'
+import { createDockerClient } from '../../src/runtime/docker.js'
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
+import type { Runtime } from '../../src/runtime/runtime.js'
+import { createBuildWorld, TEST_SECRET_KEYS, type BuildWorld } from './builds.js'
+
+export const FAST_ROLLOUT = {
+  strategy: 'StartFirst',
+  progressDeadlineSeconds: 20,
+  autoRollback: true,
+  drainSeconds: 1,
+  monitorSeconds: 2,
+  revisionHistoryLimit: 10,
+}
+export const FAST_HEALTH = {
+  http: { path: '/' },
+  intervalSeconds: 1,
+  timeoutSeconds: 1,
+  healthyThreshold: 1,
+  failureThreshold: 3,
+  startPeriodSeconds: 0,
+}
+
+const context = { reconcileId: 'test', log: createLogger('silent') }
+
+export interface RevisionOptions {
+  command?: string[] | null
+  env?: Record<string, string>
+  secretEnv?: Record<string, string>
+}
+
+/**
+ * A build world whose environment has fast rollout settings, a runtime scoped to the world's
+ * instance, and what the rollout tests do: deploy a prebuilt image, drive the environment
+ * reconciler as the work queue would, read status, poll the app.
+ */
+export interface RolloutWorld extends BuildWorld {
+  environmentId: string
+  runtime: Runtime
+  deploy(image: string, options?: RevisionOptions): Promise<string>
+  /** Drives the environment reconciler until stopped; `errors` are the reconciles that threw. */
+  drive(): { errors: Error[]; stop(): Promise<void> }
+  environmentStatus(): Promise<Record<string, unknown>>
+  pollApp(): { stop(): Promise<{ requests: number; failures: number; answers: Set<string> }> }
+  /** Removes the environment's containers and the project's network, then closes the build world. */
+  close(): Promise<void>
+}
+
+export async function createRolloutWorld(
+  prefix: string,
+  spec: Record<string, unknown> = {},
+): Promise<RolloutWorld> {
+  const world = await createBuildWorld(prefix)
+  const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST), world.owner)
+  const { rows } = await world.db.pool.query(
+    `update environments set spec = $2 where project_id = $1 returning id`,
+    [world.projectId, { replicas: 1, paused: false, rollout: FAST_ROLLOUT, ...spec }],
+  )
+  const environmentId: string = rows[0].id
+  const environmentStatus = async () =>
+    (await world.db.pool.query('select status from environments where id = $1', [environmentId])).rows[0]
+      .status
+  const closeBuildWorld = world.close
+  return Object.assign(world, {
+    environmentId,
+    runtime,
+    environmentStatus,
+    async deploy(image: string, options: RevisionOptions = {}) {
+      const id = await world.revision({ image })
+      const snapshot = {
+        port: 8080,
+        healthCheck: FAST_HEALTH,
+        command: options.command ?? null,
+        resources: {},
+        env: options.env ?? {},
+        secretEnv: options.secretEnv ?? {},
+      }
+      await world.db.pool.query(`update deployments set spec = spec || $2 where id = $1`, [id, snapshot])
+      await world.reconcile(id)
+      return id
+    },
+    drive() {
+      const reconciler = createEnvironmentReconciler({
+        pool: world.db.pool,
+        runtime,
+        secretKeys: TEST_SECRET_KEYS,
+      })
+      let running = true
+      const errors: Error[] = []
+      const loop = (async () => {
+        while (running) {
+          const key = `Environment/${environmentId}`
+          // As the work queue does: an error is retried after a pause, and the last one is kept.
+          const result = await reconciler
+            .reconcile(key, new AbortController().signal, context)
+            .catch((error: Error) => {
+              errors.push(error)
+              return { requeueAfterMs: 200 }
+            })
+          await delay(Math.min(result.requeueAfterMs ?? 200, 200))
+        }
+      })()
+      return {
+        errors,
+        async stop() {
+          running = false
+          await loop
+        },
+      }
+    },
+    pollApp: () => pollApp(environmentStatus),
+    async close() {
+      for (const container of await runtime.listManaged({ environmentId }))
+        await runtime.removeContainer(container.id)
+      await runtime.removeNetwork(`gilgal-${world.projectName}`)
+      await closeBuildWorld()
+    },
+  })
+}
+
+/** A client asking the app every 20 ms at the URL the environment's status names at that moment. */
+function pollApp(status: () => Promise<Record<string, unknown>>) {
+  const counts = { requests: 0, failures: 0, answers: new Set<string>() }
+  let polling = true
+  const loop = (async () => {
+    while (polling) {
+      const current = ((await status()).urls as string[])[0]
+      try {
+        const response = await fetch(current!)
+        counts.answers.add(await response.text())
+        if (!response.ok) counts.failures++
+      } catch {
+        counts.failures++
+      }
+      counts.requests++
+      await delay(20)
+    }
+  })()
+  return {
+    async stop() {
+      polling = false
+      await loop
+      return counts
+    },
+  }
+}
