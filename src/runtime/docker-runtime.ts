@@ -10,6 +10,7 @@ import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
  * caller passed.
  */
 export function createDockerRuntime(engine: Docker, owner: Ownership = ownership()): Runtime {
+  const pendingNetworks = new Map<string, Promise<void>>()
   return {
     listManaged: (filter) =>
       docker('list containers', async () => {
@@ -69,15 +70,23 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
           .filter((line) => line !== '')
       }),
     ensureNetwork: (name, labels) =>
-      docker(`create network ${name}`, async () => {
-        const existing = await engine.listNetworks({ filters: { name: [name] } })
-        if (existing.some((network) => network.Name === name)) return
-        try {
-          await engine.createNetwork({ Name: name, Labels: { ...labels, ...owner.labels } })
-        } catch (error) {
-          if ((error as { statusCode?: number }).statusCode !== 409) throw error // created meanwhile
-        }
-      }),
+      // Docker allows two networks of one name, so creations of a name are serialised here, and the
+      // engine is asked to refuse a duplicate as well.
+      once(pendingNetworks, name, () =>
+        docker(`create network ${name}`, async () => {
+          const existing = await engine.listNetworks({ filters: { name: [name] } })
+          if (existing.some((network) => network.Name === name)) return
+          try {
+            await engine.createNetwork({
+              Name: name,
+              CheckDuplicate: true,
+              Labels: { ...labels, ...owner.labels },
+            })
+          } catch (error) {
+            if ((error as { statusCode?: number }).statusCode !== 409) throw error // created meanwhile
+          }
+        }),
+      ),
     listManagedNetworks: () =>
       docker('list networks', async () => {
         const networks = await engine.listNetworks({ filters: { label: owner.filters } })
@@ -116,6 +125,15 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
         }
       }),
   }
+}
+
+/** Runs `work` for `key` unless a run for it is already under way, whose result it then shares. */
+function once(pending: Map<string, Promise<void>>, key: string, work: () => Promise<void>): Promise<void> {
+  const running = pending.get(key)
+  if (running) return running
+  const started = work().finally(() => pending.delete(key))
+  pending.set(key, started)
+  return started
 }
 
 /** Docker's log stream for a container without a TTY: 8-byte frame headers before each chunk. */

@@ -21,6 +21,8 @@ export interface RevisionInput {
   image?: string
   args?: Record<string, string>
   env?: Record<string, string>
+  /** More of the revision's snapshot (port, healthCheck, command, …), written with it in one insert. */
+  spec?: Record<string, unknown>
 }
 
 /**
@@ -87,6 +89,7 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
         source,
         build: { dockerfile: 'Dockerfile', args: input.args ?? {}, target: null },
         env: input.env ?? {},
+        ...input.spec,
       }
       const inserted = await db.pool.query(
         `insert into deployments (project_id, environment_id, revision, spec, status)

@@ -29,6 +29,8 @@ export interface RevisionOptions {
   command?: string[] | null
   env?: Record<string, string>
   secretEnv?: Record<string, string>
+  /** A controller of its own (a `gilgal server`) builds and rolls it out: only insert the row. */
+  external?: boolean
 }
 
 /**
@@ -68,17 +70,15 @@ export async function createRolloutWorld(
     runtime,
     environmentStatus,
     async deploy(image: string, options: RevisionOptions = {}) {
-      const id = await world.revision({ image })
       const snapshot = {
         port: 8080,
         healthCheck: FAST_HEALTH,
         command: options.command ?? null,
         resources: {},
-        env: options.env ?? {},
         secretEnv: options.secretEnv ?? {},
       }
-      await world.db.pool.query(`update deployments set spec = spec || $2 where id = $1`, [id, snapshot])
-      await world.reconcile(id)
+      const id = await world.revision({ image, env: options.env, spec: snapshot })
+      if (!options.external) await world.reconcile(id)
       return id
     },
     drive() {
