@@ -6,13 +6,22 @@ export class GilgalError extends Error {
   readonly code: string
   readonly status: number
   readonly title: string
+  /** A 5xx whose message is safe to show (it names no internals), such as a missing engine. */
+  readonly expose: boolean
 
-  constructor(code: string, status: number, title: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: string,
+    status: number,
+    title: string,
+    message: string,
+    options?: { cause?: unknown; expose?: boolean },
+  ) {
     super(message, options)
     this.name = new.target.name
     this.code = code
     this.status = status
     this.title = title
+    this.expose = options?.expose ?? status < 500
   }
 }
 

@@ -11,6 +11,8 @@ import { ControllerManager } from './controller/manager.js'
 import { createReconcilers } from './reconcilers/index.js'
 import { createMetrics } from './metrics/registry.js'
 import { createDockerClient } from './runtime/docker.js'
+import { createDockerRuntime } from './runtime/docker-runtime.js'
+import { ownership } from './runtime/labels.js'
 import PQueue from 'p-queue'
 import { readVersionInfo } from './version.js'
 
@@ -51,6 +53,7 @@ export async function startServer(
             passwords,
             corsOrigins: config.corsOrigins,
             allowLocalSources: config.allowLocalSources,
+            runtime: createDockerRuntime(createDockerClient(config.dockerHost), ownership(config.instance)),
           })
     if (config.role !== 'api') {
       const engine = createDockerClient(config.dockerHost)

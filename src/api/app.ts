@@ -9,6 +9,7 @@ import type { Logger } from '../log.js'
 import { createMetrics, type Metrics } from '../metrics/registry.js'
 import { schemaDocuments } from '../manifests/schemas.js'
 import type { Pool } from '../store/pool.js'
+import type { Runtime } from '../runtime/runtime.js'
 import type { VersionInfo } from '../version.js'
 import { registerAuth } from './plugins/auth.js'
 import { registerMetrics } from './plugins/metrics.js'
@@ -18,6 +19,7 @@ import { apiKeyRoutes } from './routes/api-keys.js'
 import { applyRoutes } from './routes/apply.js'
 import { authRoutes } from './routes/auth.js'
 import { deploymentLogRoutes } from './routes/deployment-logs.js'
+import { environmentLogRoutes } from './routes/environment-logs.js'
 import { deploymentRoutes } from './routes/deployments.js'
 import { environmentRoutes } from './routes/environments.js'
 import { healthRoutes } from './routes/health.js'
@@ -34,6 +36,8 @@ export interface AppDeps {
   allowLocalSources?: boolean
   metrics?: Metrics
   metricsToken?: string
+  /** Read-only use: runtime logs of environments. Absent in a process without an engine. */
+  runtime?: Runtime
   /** Per client address, on register/login/refresh. */
   authRateLimit?: { max: number; timeWindow: number }
 }
@@ -86,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(environmentRoutes, { prefix: '/api', ...resources })
   await app.register(deploymentRoutes, { prefix: '/api', ...resources })
   await app.register(deploymentLogRoutes, { prefix: '/api', ...resources })
+  await app.register(environmentLogRoutes, { prefix: '/api', ...resources, runtime: deps.runtime })
   await app.register(applyRoutes, { prefix: '/api', ...resources })
   return app
 }

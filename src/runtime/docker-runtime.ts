@@ -2,6 +2,7 @@ import type Docker from 'dockerode'
 import { docker } from './errors.js'
 import { LABELS, ownership, type Ownership } from './labels.js'
 import { containerOptions, describeContainer } from './container-options.js'
+import { containerLogLines } from './logs.js'
 import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
 
 /**
@@ -69,6 +70,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
           .split('\n')
           .filter((line) => line !== '')
       }),
+    followLogs: (id, options) => containerLogLines(engine, id, options),
     ensureNetwork: (name, labels) =>
       // Docker allows two networks of one name, so creations of a name are serialised here, and the
       // engine is asked to refuse a duplicate as well.

@@ -62,6 +62,9 @@ export class FakeRuntime {
         this.containers.delete(id)
       },
       containerLogs: async () => ['fake log line'],
+      followLogs: async function* () {
+        yield { stream: 'stdout' as const, message: 'fake log line', at: new Date(0).toISOString() }
+      },
       ensureNetwork: async (name) => {
         record('ensureNetwork', [name])
         this.networks.add(name)

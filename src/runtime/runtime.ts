@@ -1,4 +1,5 @@
 import type { Fence } from '../controller/lease.js'
+import type { RuntimeLogLine } from './logs.js'
 
 /** A container Gilgal manages, as observed through its labels. */
 export interface ManagedContainer {
@@ -76,6 +77,11 @@ export interface Runtime {
   removeContainer(id: string): Promise<void>
   /** The last `tail` lines of stdout and stderr. */
   containerLogs(id: string, tail: number): Promise<string[]>
+  /** The last `tail` lines, then (with `follow`) new ones as they come, until `signal` aborts. */
+  followLogs(
+    id: string,
+    options: { tail: number; follow: boolean; signal: AbortSignal },
+  ): AsyncIterable<RuntimeLogLine>
   /** Creates the network if it does not exist (labelled). */
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>
   removeNetwork(name: string): Promise<void>

@@ -65,6 +65,7 @@ const targets: Record<string, { params: () => Record<string, string>[]; body?: o
   'GET /api/environments/{id}': { params: () => [{ id: ids.environment! }] },
   'PUT /api/environments/{id}': { params: () => [{ id: ids.environment! }], body: { spec: { replicas: 5 } } },
   'DELETE /api/environments/{id}': { params: () => [{ id: ids.environment! }] },
+  'GET /api/environments/{id}/logs': { params: () => [{ id: ids.environment! }] },
   'GET /api/projects/{projectId}/deployments': { params: () => [{ projectId: ids.project! }] },
   'POST /api/projects/{projectId}/deployments': {
     params: () => [{ projectId: ids.project! }],

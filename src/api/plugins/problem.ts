@@ -45,7 +45,7 @@ function toProblem(error: FastifyError, request: FastifyRequest): Problem {
   const base = { type: 'about:blank', instance: request.url }
   if (error instanceof GilgalError) {
     const errors = error instanceof ValidationError ? { errors: error.errors } : {}
-    const detail = error.status >= 500 ? 'internal error' : error.message
+    const detail = error.expose ? error.message : 'internal error'
     return { ...base, title: error.title, status: error.status, detail, code: error.code, ...errors }
   }
   if (error.validation) {

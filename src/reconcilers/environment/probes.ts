@@ -83,6 +83,14 @@ async function probeOnce(container: ContainerDetails, check: HealthCheckSpec): P
   return httpProbe(container.address, check.http?.path ?? '/', timeoutMs)
 }
 
+/** What a failed connection means, in words (undici and the kernel name it in codes). */
+const CONNECTION_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  UND_ERR_SOCKET: 'connection closed',
+  EHOSTUNREACH: 'host unreachable',
+}
+
 async function httpProbe(
   address: { host: string; port: number },
   path: string,
@@ -98,7 +106,8 @@ async function httpProbe(
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code
     const timedOut = (error as Error).name === 'TimeoutError'
-    return `GET ${path} failed: ${timedOut ? `no answer within ${timeoutMs} ms` : (cause ?? (error as Error).message)}`
+    const reason = timedOut ? `no answer within ${timeoutMs} ms` : (CONNECTION_ERRORS[cause ?? ''] ?? cause)
+    return `GET ${path} failed: ${reason ?? (error as Error).message}`
   }
 }
 
