@@ -75,6 +75,7 @@ export async function startServer(
               secrets,
               builds,
               log,
+              metrics,
               enqueue: (key) => controller?.enqueue(key),
             },
             fence,

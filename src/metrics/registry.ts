@@ -66,6 +66,30 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['action'],
       registers,
     }),
+    rollbacks: new Counter({
+      name: 'gilgal_rollbacks_total',
+      help: 'Revisions that failed while an older one kept or went back to serving, by reason.',
+      labelNames: ['reason'],
+      registers,
+    }),
+    rolloutDuration: new Histogram({
+      name: 'gilgal_rollout_duration_seconds',
+      help: 'From a revision starting to deploy to it being Active (success) or failed (failure).',
+      labelNames: ['result'],
+      buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+      registers,
+    }),
+    buildDuration: new Histogram({
+      name: 'gilgal_build_duration_seconds',
+      help: 'From a build starting to its image being ready.',
+      buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1200],
+      registers,
+    }),
+    containerRestarts: new Counter({
+      name: 'gilgal_container_restarts_total',
+      help: 'Restarts of app containers the controller has observed.',
+      registers,
+    }),
     httpRequestDuration: new Histogram({
       name: 'gilgal_http_request_duration_seconds',
       help: 'API request latency.',

@@ -6,6 +6,7 @@ import { formatKey } from '../controller/keys.js'
 import type { Fence } from '../controller/lease.js'
 import type { ReconcilerSet } from '../controller/manager.js'
 import type { Logger } from '../log.js'
+import type { Metrics } from '../metrics/registry.js'
 import type { DockerClient } from '../runtime/docker.js'
 import { createDockerRuntime } from '../runtime/docker-runtime.js'
 import { ownership } from '../runtime/labels.js'
@@ -24,6 +25,7 @@ export interface ReconcilerDeps {
   /** Build admission, shared across terms. */
   builds: PQueue
   log: Logger
+  metrics: Metrics
   enqueue(key: string): void
 }
 
@@ -42,7 +44,12 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
   })
   return {
     Project: createProjectReconciler({ pool, runtime, sweep }),
-    Environment: createEnvironmentReconciler({ pool, runtime, secretKeys: secrets.secretKeys }),
+    Environment: createEnvironmentReconciler({
+      pool,
+      runtime,
+      secretKeys: secrets.secretKeys,
+      metrics: deps.metrics,
+    }),
     Deployment: createDeploymentReconciler({
       pool,
       engine,
@@ -55,6 +62,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       registry: config.registry,
       secretKeys: secrets.secretKeys,
       ownership: owner,
+      metrics: deps.metrics,
       onEnvironmentChange: (id) => deps.enqueue(formatKey({ kind: 'Environment', id })),
     }),
   }

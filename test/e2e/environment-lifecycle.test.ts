@@ -132,6 +132,8 @@ test('a revision that crashes in its bake window is rolled back automatically', 
       { timeoutMs: 20_000 },
     )
     assert.deepEqual([failed.reason, failed.rolledBack], ['CrashLoop', true])
+    const restarts = (await world.metrics.containerRestarts.get()).values[0]?.value ?? 0
+    assert.ok(restarts >= 1, `the crash was counted as a restart (${restarts})`)
     assert.deepEqual(driver.errors, [])
     assert.ok(failed.readyAt, 'it had been Active before the bake window caught it')
     const status = await waitFor('the previous revision to serve again', async () => {

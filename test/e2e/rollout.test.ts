@@ -45,6 +45,16 @@ test('a first deploy becomes Active and answers; a second rolls out start-first 
     assert.ok(requests > 20, `the client kept asking (${requests})`)
     assert.deepEqual([...answers].sort(), ['v1\n', 'v2\n'])
     assert.equal((await world.statusOf(first)).phase, 'Superseded')
+    const { rows: completed } = await world.db.pool.query(
+      `select reason, message from events where object_id = $1`,
+      [second],
+    )
+    assert.deepEqual(completed, [{ reason: 'RolloutComplete', message: 'revision 2 is Active' }])
+    const durations = (await world.metrics.rolloutDuration.get()).values
+    assert.equal(
+      durations.find((v) => v.metricName?.endsWith('_count') && v.labels.result === 'success')?.value,
+      2,
+    )
     const containers = await docker.listContainers({
       all: true,
       filters: { label: [`dev.gilgal.environment=${world.environmentId}`] },
@@ -84,6 +94,22 @@ test('a revision that never turns healthy fails by its deadline; the active one 
     assert.equal(failed.reason, 'HealthCheckFailed')
     assert.match(String(failed.message), /last probe: GET \/ failed: connection (refused|reset|closed)/)
     assert.equal(failed.rolledBack, true)
+    const { rows: events } = await world.db.pool.query(
+      `select type, reason, message from events where object_id = $1`,
+      [silent],
+    )
+    assert.deepEqual(events, [
+      {
+        type: 'Warning',
+        reason: 'HealthCheckFailed',
+        message: 'revision 3 failed (HealthCheckFailed); revision 2 serves',
+      },
+    ])
+    const rollbacks = (await world.metrics.rollbacks.get()).values
+    assert.deepEqual(
+      rollbacks.map((v) => [v.labels.reason, v.value]),
+      [['HealthCheckFailed', 1]],
+    )
     assert.equal(failures, 0, `${failures} of ${requests} requests failed`)
     assert.deepEqual([...answers], ['v2\n'], 'the active revision served throughout')
     const status = await world.environmentStatus()

@@ -4,6 +4,7 @@ import { createEnvironmentReconciler } from '../../src/reconcilers/environment/r
 import { createDockerClient } from '../../src/runtime/docker.js'
 import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
 import type { Runtime } from '../../src/runtime/runtime.js'
+import { createMetrics, type Metrics } from '../../src/metrics/registry.js'
 import { createBuildWorld, TEST_SECRET_KEYS, type BuildWorld } from './builds.js'
 
 export const FAST_ROLLOUT = {
@@ -41,6 +42,8 @@ export interface RevisionOptions {
 export interface RolloutWorld extends BuildWorld {
   environmentId: string
   runtime: Runtime
+  /** What the driven reconciler counted. */
+  metrics: Metrics
   deploy(image: string, options?: RevisionOptions): Promise<string>
   /** Drives the environment reconciler until stopped; `errors` are the reconciles that threw. */
   drive(): { errors: Error[]; stop(): Promise<void> }
@@ -65,9 +68,11 @@ export async function createRolloutWorld(
     (await world.db.pool.query('select status from environments where id = $1', [environmentId])).rows[0]
       .status
   const closeBuildWorld = world.close
+  const metrics = createMetrics()
   return Object.assign(world, {
     environmentId,
     runtime,
+    metrics,
     environmentStatus,
     async deploy(image: string, options: RevisionOptions = {}) {
       const snapshot = {
@@ -86,6 +91,7 @@ export async function createRolloutWorld(
         pool: world.db.pool,
         runtime,
         secretKeys: TEST_SECRET_KEYS,
+        metrics,
       })
       let running = true
       const errors: Error[] = []

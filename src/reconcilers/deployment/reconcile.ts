@@ -7,6 +7,7 @@ import { removeWorkspace, SourceError } from '../../build/git.js'
 import type { SecretKey } from '../../config/secrets.js'
 import type { DockerClient } from '../../runtime/docker.js'
 import type { Ownership } from '../../runtime/labels.js'
+import type { Metrics } from '../../metrics/registry.js'
 import { BuildCancelledError, BuildError } from '../../runtime/build.js'
 import { ImagePullError, ImagePushError, removeDanglingImages } from '../../runtime/images.js'
 import {
@@ -40,6 +41,7 @@ export interface DeploymentReconcilerDeps {
   secretKeys: readonly SecretKey[]
   /** A revision's image is ready, or its cancel or failure is the environment's business now. */
   onEnvironmentChange?: (environmentId: string) => void
+  metrics?: Metrics
   /** Labels built images carry (GILGAL_INSTANCE). */
   ownership?: Ownership
 }
@@ -85,6 +87,7 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
       () => undefined,
     )
   }, deps.cancelPollMs ?? 500)
+  const startedAt = performance.now()
   await mergeDeploymentStatus(deps.pool, state.id, { phase: 'Building', buildStartedAt: new Date() })
   let workspace: string | undefined
   try {
@@ -95,6 +98,7 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
       builtAt: new Date(),
       observedGeneration: state.generation,
     })
+    deps.metrics?.buildDuration.observe((performance.now() - startedAt) / 1000)
   } catch (error) {
     // Shutdown or lost leadership is no verdict on the revision: it is built again later.
     const failure = signal.aborted ? undefined : classify(error, cancel.signal.aborted)

@@ -11,12 +11,15 @@ import { containerSpecFor, projectNetwork, REPLICA_LABEL } from './containers.js
 import type { Action, EnvironmentView, ObservedContainer, RevisionView, RolloutSettings } from './model.js'
 import { planEnvironment } from './plan.js'
 import { ProbeTracker, type HealthCheckSpec } from './probes.js'
+import { reportOutcome, RestartCounter } from './report.js'
+import type { Metrics } from '../../metrics/registry.js'
 
 export interface EnvironmentReconcilerDeps {
   pool: Pool
   /** Fenced: every mutation checks the leadership term first. */
   runtime: Runtime
   secretKeys: readonly SecretKey[]
+  metrics?: Metrics
   now?: () => number
 }
 
@@ -45,6 +48,7 @@ const FAILURE_LOG_LINES = 5
  */
 export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Reconciler {
   const probes = new ProbeTracker()
+  const restarts = new RestartCounter()
   const now = deps.now ?? Date.now
   return {
     async reconcile(key) {
@@ -53,7 +57,9 @@ export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Re
       if (state.environment.deleting) return tearDown(deps, state)
       const observed = await observe(deps.runtime, probes, state, now())
       const plan = planEnvironment(environmentView(state), revisionViews(state), observed, now())
+      restarts.observe(observed, deps.metrics)
       await execute(deps, state, plan.actions)
+      await reportOutcome(deps, state, plan, now())
       await writeEnvironmentStatus(deps.pool, state.environment.id, {
         ...plan.status,
         observedGeneration: state.environment.generation,
