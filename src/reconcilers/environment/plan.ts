@@ -87,7 +87,7 @@ function planSteady(
   if (crashLooping) status.reason = 'CrashLoop'
   else if (rolledBack) status.reason = 'RolledBack'
   const settled = !crashLooping && ready.length >= env.replicas && !baking && actions.length === 0
-  return { actions, status, requeueAfterMs: settled ? undefined : baking ? bakeEnds - now : 1000 }
+  return { actions, status, requeueAfterMs: settled ? undefined : baking ? bakeEnds - now : 250 }
 }
 
 /** Create missing replicas, start stopped ones, remove those beyond `replicas` (scale in place). */

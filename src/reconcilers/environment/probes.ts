@@ -1,3 +1,4 @@
+import http from 'node:http'
 import net from 'node:net'
 import type { ContainerDetails } from '../../runtime/runtime.js'
 import type { Verdict } from './model.js'
@@ -20,7 +21,16 @@ interface Record_ {
   failures: number
   verdict: Verdict
   lastError: string | undefined
+  /** The start these results belong to: a restarted container is judged afresh. */
+  startedAt: string | undefined
+  probedAt: number
+  /** When a failure last counted toward `failureThreshold`. */
+  countedAt: number
 }
+
+// Until a container first passes, it is probed this often (at most): a new revision is switched to
+// as soon as it answers, not an interval later.
+const STARTUP_PROBE_MS = 250
 
 /**
  * Probe results per container, kept in memory (a restarted controller probes again from scratch:
@@ -36,14 +46,15 @@ export class ProbeTracker {
     check: HealthCheckSpec,
     now: number,
   ): Promise<{ verdict: Verdict; lastError?: string }> {
-    const record = this.records.get(container.id) ?? {
-      successes: 0,
-      failures: 0,
-      verdict: 'starting',
-      lastError: undefined,
-    }
+    const known = this.records.get(container.id)
+    const record = known && known.startedAt === container.startedAt ? known : freshRecord(container.startedAt)
     this.records.set(container.id, record)
     if (!container.running) return { verdict: record.verdict === 'healthy' ? 'unhealthy' : record.verdict }
+    const interval = check.intervalSeconds * 1000
+    const starting = record.verdict === 'starting' && record.successes === 0
+    const period = starting ? Math.min(STARTUP_PROBE_MS, interval) : interval
+    if (now - record.probedAt < period) return { verdict: record.verdict, lastError: record.lastError }
+    record.probedAt = now
     const error = await probeOnce(container, check)
     if (error === undefined) {
       record.successes++
@@ -53,7 +64,9 @@ export class ProbeTracker {
       record.lastError = error
       const started = container.startedAt ? Date.parse(container.startedAt) : now
       const inStartPeriod = now - started < check.startPeriodSeconds * 1000
-      if (!inStartPeriod) {
+      // Extra startup probes find readiness sooner; failures still count once per interval.
+      if (!inStartPeriod && now - record.countedAt >= interval) {
+        record.countedAt = now
         record.failures++
         record.successes = 0
         if (record.failures >= check.failureThreshold) record.verdict = 'unhealthy'
@@ -65,6 +78,18 @@ export class ProbeTracker {
   /** Drops the records of containers that are gone. */
   retain(ids: Set<string>): void {
     for (const id of this.records.keys()) if (!ids.has(id)) this.records.delete(id)
+  }
+}
+
+function freshRecord(startedAt: string | undefined): Record_ {
+  return {
+    successes: 0,
+    failures: 0,
+    verdict: 'starting',
+    lastError: undefined,
+    startedAt,
+    probedAt: 0,
+    countedAt: 0,
   }
 }
 
@@ -91,24 +116,31 @@ const CONNECTION_ERRORS: Record<string, string> = {
   EHOSTUNREACH: 'host unreachable',
 }
 
-async function httpProbe(
+/**
+ * One GET with node:http (not fetch, which refuses some ports an app may well use), no keep-alive;
+ * 2xx and 3xx pass.
+ */
+function httpProbe(
   address: { host: string; port: number },
   path: string,
   timeoutMs: number,
 ): Promise<string | undefined> {
-  const url = `http://${address.host}:${address.port}${path}`
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' })
-    await response.body?.cancel()
-    return response.status >= 200 && response.status < 400
-      ? undefined
-      : `GET ${path} answered ${response.status}`
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code
-    const timedOut = (error as Error).name === 'TimeoutError'
-    const reason = timedOut ? `no answer within ${timeoutMs} ms` : (CONNECTION_ERRORS[cause ?? ''] ?? cause)
-    return `GET ${path} failed: ${reason ?? (error as Error).message}`
-  }
+  return new Promise((resolve) => {
+    const request = http.get(
+      { host: address.host, port: address.port, path, agent: false, timeout: timeoutMs },
+      (response) => {
+        response.resume()
+        const status = response.statusCode ?? 0
+        resolve(status >= 200 && status < 400 ? undefined : `GET ${path} answered ${status}`)
+      },
+    )
+    request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })))
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === 'TIMEOUT' ? `no answer within ${timeoutMs} ms` : CONNECTION_ERRORS[error.code ?? '']
+      resolve(`GET ${path} failed: ${reason ?? error.code ?? error.message}`)
+    })
+  })
 }
 
 function tcpProbe(address: { host: string; port: number }, timeoutMs: number): Promise<string | undefined> {
