@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embed
 import { migrate } from '../src/store/migrate.js'
 import { runApiBench } from './api.js'
 import { runBuildBench } from './build.js'
+import { runRolloutBench } from './rollout.js'
 import { runWakeupBench } from './wakeup.js'
 
 const log = createLogger('warn')
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       ...(only === undefined || only === 'api' ? await runApiBench(url.toString()) : []),
       ...(only === undefined || only === 'wakeup' ? await runWakeupBench(url.toString()) : []),
       ...(only === undefined || only === 'build' ? await runBuildBench(url.toString()) : []),
+      ...(only === undefined || only === 'rollout' ? await runRolloutBench(url.toString()) : []),
     ]
     print([HEADER, ...rows])
   } finally {

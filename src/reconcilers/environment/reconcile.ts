@@ -65,7 +65,9 @@ export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Re
         observedGeneration: state.environment.generation,
       })
       const probing = observed.length > 0 ? probeInterval(state) : undefined
-      return { requeueAfterMs: Math.min(plan.requeueAfterMs ?? Infinity, probing ?? Infinity) || undefined }
+      // Come back for the next rollout step or the next probe, whichever is sooner.
+      const waits = [plan.requeueAfterMs, probing].filter((ms): ms is number => ms !== undefined)
+      return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : {}
     },
   }
 }

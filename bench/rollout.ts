@@ -1,0 +1,245 @@
+/**
+ * Issue 6's figures, on the whole product in this process (startServer: API + controller, as
+ * `gilgal server` runs them):
+ * - apply of an environment with a prebuilt local image → first HTTP 200 from it, against `docker run
+ *   -d` of the same image by the CLI plus polling until 200 (interleaved, fresh each run);
+ * - a container killed (docker kill) → its replacement answering through the environment's URL,
+ *   with a 0.5 s probe interval; beside it, the same kill and `docker start` by the CLI.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { parseConfig } from '../src/config/index.js'
+import { createLogger } from '../src/log.js'
+import { startServer, type RunningServer } from '../src/main.js'
+import { ensureLocalBaseImages, LOCAL_BASE } from '../test/helpers/base-images.js'
+import { docker, followBuild } from '../test/helpers/docker.js'
+import { freePort } from '../test/helpers/net.js'
+import { fmt } from './api.js'
+import { summarize } from './load.js'
+
+const APPLY_RUNS = 5
+const KILL_RUNS = 20
+const IMAGE = 'gilgal-bench/http:1'
+const run = promisify(execFile)
+
+export async function runRolloutBench(databaseUrl: string): Promise<string[][]> {
+  await buildHttpImage()
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-rollout-'))
+  const port = await freePort()
+  const env = {
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    GILGAL_DATA_DIR: dataDir,
+    GILGAL_INSTANCE: 'bench',
+    LOG_LEVEL: 'silent',
+  }
+  const server = await startServer(parseConfig(env), createLogger('silent'), (error) => {
+    throw error
+  })
+  try {
+    while (!server.controller?.elector.isLeader) await delay(50)
+    const api = await session(port)
+    const apply: number[] = []
+    const cli: number[] = []
+    for (let i = 0; i < APPLY_RUNS; i++) {
+      apply.push(await applyToFirst200(api, server, `a${i}`))
+      cli.push(await dockerRunToFirst200())
+    }
+    const kills = await killToHealthy(api, server)
+    const cliKills = await cliKillToHealthy()
+    const applyP50 = summarize(apply).p50
+    const cliP50 = summarize(cli).p50
+    return [
+      [
+        `apply -> first 200, p50 ms (n=${APPLY_RUNS})`,
+        fmt(applyP50, 0),
+        `docker run + poll ${fmt(cliP50, 0)}`,
+        `${fmt(applyP50 / cliP50)} (+${fmt(applyP50 - cliP50, 0)} ms)`,
+        '<= 1.25x + 300 ms',
+      ],
+      [
+        `kill -> replacement healthy, p99 ms (n=${KILL_RUNS}, probe 0.5 s)`,
+        fmt(kills.p99, 0),
+        `docker start + poll p99 ${fmt(cliKills.p99, 0)}`,
+        '',
+        '<= 1500 ms',
+      ],
+      [
+        'kill -> replacement healthy, p50 ms',
+        fmt(kills.p50, 0),
+        `docker start + poll p50 ${fmt(cliKills.p50, 0)}`,
+        '',
+        '',
+      ],
+    ]
+  } finally {
+    await server.stop()
+    for (const c of await docker.listContainers({
+      all: true,
+      filters: { label: ['dev.gilgal.instance=bench'] },
+    }))
+      await docker.getContainer(c.Id).remove({ force: true })
+    for (const n of await docker.listNetworks({ filters: { label: ['dev.gilgal.instance=bench'] } }))
+      await docker.getNetwork(n.Id).remove()
+    await docker.getImage(IMAGE).remove({ force: true })
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+type Api = (method: string, path: string, body?: string, type?: string) => Promise<Record<string, any>> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function session(port: number): Promise<Api> {
+  const call = async (
+    method: string,
+    url: string,
+    body?: string,
+    type = 'application/json',
+    token?: string,
+  ) => {
+    const response = await fetch(`http://127.0.0.1:${port}${url}`, {
+      method,
+      headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body,
+    })
+    if (response.status >= 300)
+      throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`)
+    return (await response.json()) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  }
+  const user = { email: 'bench@example.com', username: 'bench', password: 'correct horse battery' }
+  const { accessToken } = await call('POST', '/api/auth/register', JSON.stringify(user))
+  return (method, url, body, type) => call(method, url, body, type, accessToken)
+}
+
+function manifest(name: string, interval: number): string {
+  return `apiVersion: gilgal.dev/v1
+kind: Project
+metadata: { name: bench }
+spec: {}
+---
+apiVersion: gilgal.dev/v1
+kind: Environment
+metadata: { name: ${name}, project: bench }
+spec:
+  source: { image: ${IMAGE} }
+  port: 8080
+  healthCheck: { http: { path: / }, intervalSeconds: ${interval} }
+  rollout: { drainSeconds: 0, monitorSeconds: 0 }
+`
+}
+
+async function environmentUrl(server: RunningServer, name: string): Promise<string | undefined> {
+  const { rows } = await server.database.pool.query(
+    `select status->'urls'->>0 as url from environments where name = $1`,
+    [name],
+  )
+  return rows[0]?.url ?? undefined
+}
+
+async function applyToFirst200(api: Api, server: RunningServer, name: string): Promise<number> {
+  const started = performance.now()
+  await api('POST', '/api/apply', manifest(name, 1), 'application/yaml')
+  for (;;) {
+    const url = await environmentUrl(server, name)
+    if (url && (await ok(url))) return performance.now() - started
+    await delay(10)
+  }
+}
+
+async function dockerRunToFirst200(): Promise<number> {
+  const hostPort = await freePort()
+  const started = performance.now()
+  await run('docker', [
+    'run',
+    '-d',
+    '--label',
+    'dev.gilgal.instance=bench',
+    '-p',
+    `127.0.0.1:${hostPort}:8080`,
+    IMAGE,
+  ])
+  while (!(await ok(`http://127.0.0.1:${hostPort}/`))) await delay(10)
+  return performance.now() - started
+}
+
+async function killToHealthy(api: Api, server: RunningServer) {
+  await api('POST', '/api/apply', manifest('kill', 0.5), 'application/yaml')
+  const samples: number[] = []
+  for (let i = 0; i < KILL_RUNS; i++) {
+    await waitForUrl(server)
+    const [victim] = await docker.listContainers({
+      filters: { label: ['dev.gilgal.instance=bench', 'dev.gilgal.revision'], name: ['bench-kill'] },
+    })
+    const killedAt = performance.now()
+    await docker.getContainer(victim!.Id).kill()
+    for (;;) {
+      const info = await docker.getContainer(victim!.Id).inspect()
+      const url = await environmentUrl(server, 'kill')
+      if (info.State.Running && url && (await ok(url))) break
+      await delay(10)
+    }
+    samples.push(performance.now() - killedAt)
+  }
+  return summarize(samples)
+}
+
+async function waitForUrl(server: RunningServer): Promise<string> {
+  for (;;) {
+    const url = await environmentUrl(server, 'kill')
+    if (url && (await ok(url))) return url
+    await delay(20)
+  }
+}
+
+async function cliKillToHealthy() {
+  const hostPort = await freePort()
+  const { stdout } = await run('docker', [
+    'run',
+    '-d',
+    '--label',
+    'dev.gilgal.instance=bench',
+    '-p',
+    `127.0.0.1:${hostPort}:8080`,
+    IMAGE,
+  ])
+  const id = stdout.trim()
+  const samples: number[] = []
+  for (let i = 0; i < KILL_RUNS; i++) {
+    while (!(await ok(`http://127.0.0.1:${hostPort}/`))) await delay(10)
+    const killedAt = performance.now()
+    await run('docker', ['kill', id])
+    await run('docker', ['start', id])
+    while (!(await ok(`http://127.0.0.1:${hostPort}/`))) await delay(10)
+    samples.push(performance.now() - killedAt)
+  }
+  return summarize(samples)
+}
+
+async function ok(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
+    await response.body?.cancel()
+    return response.ok
+  } catch {
+    return false
+  }
+}
+
+/** A busybox httpd answering "bench", on the locally made busybox base; it stops at once on SIGTERM. */
+async function buildHttpImage(): Promise<void> {
+  await ensureLocalBaseImages()
+  const context = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-image-'))
+  await writeFile(
+    path.join(context, 'Dockerfile'),
+    [
+      `FROM ${LOCAL_BASE.busybox}`,
+      'RUN mkdir /www && echo bench > /www/index.html',
+      `CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]`,
+    ].join('\n'),
+  )
+  await followBuild(await docker.buildImage({ context, src: ['Dockerfile'] }, { t: IMAGE, rm: true }))
+  await rm(context, { recursive: true, force: true })
+}
