@@ -149,10 +149,9 @@ async function applyToFirst200(api: Api, server: RunningServer, name: string): P
   }
 }
 
-async function dockerRunToFirst200(): Promise<number> {
-  const hostPort = await freePort()
-  const started = performance.now()
-  await run('docker', [
+/** `docker run -d` of the bench image by the CLI, its port published on loopback; resolves with its id. */
+async function dockerRun(hostPort: number): Promise<string> {
+  const args = [
     'run',
     '-d',
     '--label',
@@ -160,7 +159,14 @@ async function dockerRunToFirst200(): Promise<number> {
     '-p',
     `127.0.0.1:${hostPort}:8080`,
     IMAGE,
-  ])
+  ]
+  return (await run('docker', args)).stdout.trim()
+}
+
+async function dockerRunToFirst200(): Promise<number> {
+  const hostPort = await freePort()
+  const started = performance.now()
+  await dockerRun(hostPort)
   while (!(await ok(`http://127.0.0.1:${hostPort}/`))) await delay(10)
   return performance.now() - started
 }
@@ -196,16 +202,7 @@ async function waitForUrl(server: RunningServer): Promise<string> {
 
 async function cliKillToHealthy() {
   const hostPort = await freePort()
-  const { stdout } = await run('docker', [
-    'run',
-    '-d',
-    '--label',
-    'dev.gilgal.instance=bench',
-    '-p',
-    `127.0.0.1:${hostPort}:8080`,
-    IMAGE,
-  ])
-  const id = stdout.trim()
+  const id = await dockerRun(hostPort)
   const samples: number[] = []
   for (let i = 0; i < KILL_RUNS; i++) {
     while (!(await ok(`http://127.0.0.1:${hostPort}/`))) await delay(10)
