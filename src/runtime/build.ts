@@ -114,6 +114,15 @@ export async function buildImage(
   return imageId
 }
 
+/** The lowest TCP port the image EXPOSEs (what the app listens on, unless told otherwise). */
+export async function exposedPort(docker: Docker, image: string): Promise<number | undefined> {
+  const info = await docker.getImage(image).inspect()
+  const ports = Object.keys(info.Config.ExposedPorts ?? {})
+    .filter((port) => port.endsWith('/tcp'))
+    .map((port) => Number.parseInt(port, 10))
+  return ports.length > 0 ? Math.min(...ports) : undefined
+}
+
 /** The id of the image tagged `tag`, or undefined when the engine has none. */
 export async function findImage(docker: Docker, tag: string): Promise<string | undefined> {
   try {

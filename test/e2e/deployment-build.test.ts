@@ -76,6 +76,7 @@ test('a Node server without a Dockerfile is built with a generated one and runs 
   const status = await world.statusOf(id)
   assert.equal(status.phase, 'Building', `built, waiting for the rollout: ${JSON.stringify(status)}`)
   assert.equal(status.framework, 'node')
+  assert.equal(status.exposedPort, 3000, "the generated Dockerfile's port, read back from the image")
   assert.ok((await world.logsOf(id)).some((line) => line.startsWith('detected node')))
   assert.match(
     await answerOf(String(status.imageTag), 3000),
@@ -89,6 +90,7 @@ test('a static site is served by the static base image', async () => {
   await world.reconcile(id)
   const status = await world.statusOf(id)
   assert.equal(status.framework, 'static')
+  assert.equal(status.exposedPort, 8080)
   assert.match(await answerOf(String(status.imageTag), 8080), /hello from the static site/)
 })
 

@@ -8,7 +8,7 @@ import type { SecretKey } from '../../config/secrets.js'
 import type { DockerClient } from '../../runtime/docker.js'
 import type { Ownership } from '../../runtime/labels.js'
 import type { Metrics } from '../../metrics/registry.js'
-import { BuildCancelledError, BuildError } from '../../runtime/build.js'
+import { BuildCancelledError, BuildError, exposedPort } from '../../runtime/build.js'
 import { ImagePullError, ImagePushError, removeDanglingImages } from '../../runtime/images.js'
 import {
   isCancelRequested,
@@ -92,9 +92,11 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
   let workspace: string | undefined
   try {
     const built = await produceImage(deps, state, cancel.signal, log, (dir) => (workspace = dir))
+    const port = await exposedPort(deps.engine, String(built.imageId))
     await deps.fence?.assertCurrent()
     await mergeDeploymentStatus(deps.pool, state.id, {
       ...built,
+      ...(port === undefined ? {} : { exposedPort: port }),
       builtAt: new Date(),
       observedGeneration: state.generation,
     })

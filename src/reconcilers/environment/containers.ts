@@ -7,7 +7,7 @@ import type { Spec } from '../../store/projects.js'
 import type { HealthCheckSpec } from './probes.js'
 
 export const REPLICA_LABEL = 'dev.gilgal.replica'
-// Until the revision records the port its image listens on, a snapshot without one means 8080.
+// An image that EXPOSEs nothing, in an environment that names no port, is expected on 8080.
 const FALLBACK_PORT = 8080
 
 export interface ContainerContext {
@@ -44,10 +44,10 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
     env: {
       ...((spec.env ?? {}) as Record<string, string>),
       ...openedSecrets(spec, context.secretKeys),
-      PORT: String(portOf(spec)),
+      PORT: String(portOf(spec, revision.status)),
     },
     command: (spec.command as string[] | null) ?? null,
-    port: portOf(spec),
+    port: portOf(spec, revision.status),
     publish: true,
     network: projectNetwork(project.name),
     ...(resources.memory ? { memoryBytes: parseMemory(resources.memory) } : {}),
@@ -66,8 +66,10 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
   }
 }
 
-export function portOf(spec: Spec): number {
-  return typeof spec.port === 'number' ? spec.port : FALLBACK_PORT
+/** The environment's port, else the one the image EXPOSEs (recorded by the build), else 8080. */
+export function portOf(spec: Spec, status: Spec): number {
+  if (typeof spec.port === 'number') return spec.port
+  return typeof status.exposedPort === 'number' ? status.exposedPort : FALLBACK_PORT
 }
 
 function openedSecrets(spec: Spec, keys: readonly SecretKey[]): Record<string, string> {

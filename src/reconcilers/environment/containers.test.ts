@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { parseSecretKeys } from '../../config/secrets.js'
+import { sealSecret } from '../../crypto/secret-box.js'
+import { secretEnvContext } from '../../resources/specs.js'
+import { containerSpecFor, parseMemory, portOf } from './containers.js'
+
+const keys = parseSecretKeys(`k:${Buffer.alloc(32, 3).toString('base64')}`)
+
+test("a replica's container: deterministic name, labels, env with its secrets opened, limits", () => {
+  const spec = containerSpecFor({
+    project: { id: 'p1', name: 'shop' },
+    environment: { id: 'e1', name: 'production' },
+    revision: {
+      id: 'd7',
+      revision: 7,
+      spec: {
+        env: { NODE_ENV: 'production' },
+        secretEnv: { API_KEY: sealSecret('k3y', keys, secretEnvContext('API_KEY')) },
+        command: ['node', 'server.js'],
+        resources: { memory: '256Mi', cpus: 0.25 },
+        healthCheck: {
+          exec: { command: ['true'] },
+          intervalSeconds: 1,
+          timeoutSeconds: 2,
+          failureThreshold: 3,
+          startPeriodSeconds: 0,
+        },
+        port: null,
+      },
+      status: { imageId: 'sha256:abc', exposedPort: 3000 },
+    },
+    index: 2,
+    secretKeys: keys,
+  })
+  assert.equal(spec.name, 'gilgal-shop-production-r7-2')
+  assert.deepEqual(spec.labels, {
+    'dev.gilgal.project': 'p1',
+    'dev.gilgal.environment': 'e1',
+    'dev.gilgal.deployment': 'd7',
+    'dev.gilgal.revision': '7',
+    'dev.gilgal.replica': '2',
+  })
+  assert.deepEqual(spec.env, { NODE_ENV: 'production', API_KEY: 'k3y', PORT: '3000' })
+  assert.deepEqual([spec.image, spec.port, spec.network], ['sha256:abc', 3000, 'gilgal-shop'])
+  assert.deepEqual([spec.memoryBytes, spec.cpus], [256 * 1024 ** 2, 0.25])
+  assert.deepEqual(spec.healthCheck?.command, ['true'], 'exec checks run as Docker health checks')
+})
+
+test('the port: the environment names it, else the image exposes it, else 8080', () => {
+  assert.equal(portOf({ port: 5000 }, { exposedPort: 3000 }), 5000)
+  assert.equal(portOf({ port: null }, { exposedPort: 3000 }), 3000)
+  assert.equal(portOf({}, {}), 8080)
+})
+
+test('memory sizes in the forms the schema allows', () => {
+  assert.equal(parseMemory('512Mi'), 512 * 1024 ** 2)
+  assert.equal(parseMemory('1.5Gi'), 1.5 * 1024 ** 3)
+  assert.equal(parseMemory('300m'), 300e6, 'Docker meaning: megabytes')
+  assert.equal(parseMemory('1024'), 1024)
+})
