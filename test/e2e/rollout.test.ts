@@ -123,3 +123,46 @@ test('a revision that never turns healthy fails by its deadline; the active one 
     await driver.stop()
   }
 })
+
+test('cancelling a deploying revision removes its containers; the active one serves on', async () => {
+  const driver = world.drive()
+  try {
+    await waitFor(
+      'the environment to serve',
+      async () => (((await world.environmentStatus()).urls as string[]).length === 1 ? true : undefined),
+      { timeoutMs: 20_000 },
+    )
+    const servingBefore = ((await world.environmentStatus()).activeDeployment as { id: string }).id
+    const client = world.pollApp()
+    const never = await world.deploy(images.v1, {
+      command: ['sh', '-c', "trap 'exit 0' TERM; sleep 600 & wait"],
+    })
+    await waitFor(
+      'its container to run',
+      async () => {
+        const containers = await docker.listContainers({
+          filters: { label: [`dev.gilgal.deployment=${never}`] },
+        })
+        return (await world.statusOf(never)).phase === 'Deploying' && containers.length === 1
+          ? true
+          : undefined
+      },
+      { timeoutMs: 20_000 },
+    )
+    await world.db.pool.query('update deployments set cancel_requested_at = now() where id = $1', [never])
+    const cancelled = await waitFor('the cancel', async () => {
+      const status = await world.statusOf(never)
+      return status.phase === 'Cancelled' ? status : undefined
+    })
+    const { failures, requests } = await client.stop()
+    assert.equal(cancelled.message, 'cancelled while deploying')
+    assert.equal(failures, 0, `${failures} of ${requests} requests failed`)
+    assert.deepEqual(
+      await docker.listContainers({ all: true, filters: { label: [`dev.gilgal.deployment=${never}`] } }),
+      [],
+    )
+    assert.equal(((await world.environmentStatus()).activeDeployment as { id: string }).id, servingBefore)
+  } finally {
+    await driver.stop()
+  }
+})
