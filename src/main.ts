@@ -10,6 +10,7 @@ import { migrate } from './store/migrate.js'
 import { ControllerManager } from './controller/manager.js'
 import { createReconcilers } from './reconcilers/index.js'
 import { createMetrics } from './metrics/registry.js'
+import { registerPhaseGauges } from './metrics/phases.js'
 import { createDockerClient } from './runtime/docker.js'
 import { createDockerRuntime } from './runtime/docker-runtime.js'
 import { ownership } from './runtime/labels.js'
@@ -43,6 +44,7 @@ export async function startServer(
   let controller: ControllerManager | undefined
   try {
     await migrate(database.pool, log)
+    registerPhaseGauges(metrics, database.pool)
     const common = { pool: database.pool, log, version, metrics, metricsToken: config.metricsToken }
     const app =
       config.role === 'controller'

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { registerPhaseGauges } from '../../src/metrics/phases.js'
+import { createMetrics } from '../../src/metrics/registry.js'
 import { after, before, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createPool } from '../../src/store/pool.js'
@@ -106,5 +108,27 @@ test('/metrics serves Prometheus text with every known series, behind the token 
     assert.equal((await guarded.inject({ method: 'GET', url: '/metrics', headers })).statusCode, 200)
   } finally {
     await guarded.close()
+  }
+})
+
+test('/metrics counts revisions and environments by phase, from the database at scrape time', async () => {
+  const metrics = createMetrics()
+  registerPhaseGauges(metrics, db.pool)
+  const scraping = await buildTestApp(db.pool, { metrics })
+  try {
+    await db.pool.query(`
+      with u as (insert into users (email, username, password_hash) values ('m@example.com', 'm', 'x') returning id),
+           p as (insert into projects (owner_id, name) select id, 'metered' from u returning id),
+           e as (insert into environments (project_id, name, status) select id, 'production', '{"phase":"Available"}' from p returning id, project_id)
+      insert into deployments (project_id, environment_id, revision, spec, status)
+      select project_id, id, n, '{}', jsonb_build_object('phase', case when n = 1 then 'Superseded' else 'Active' end)
+        from e, generate_series(1, 2) n`)
+    const body = (await scraping.inject({ method: 'GET', url: '/metrics' })).body
+    assert.match(body, /gilgal_deployments\{phase="Active"\} 1/)
+    assert.match(body, /gilgal_deployments\{phase="Superseded"\} 1/)
+    assert.match(body, /gilgal_deployments\{phase="Failed"\} 0/)
+    assert.match(body, /gilgal_environments\{phase="Available"\} 1/)
+  } finally {
+    await scraping.close()
   }
 })
