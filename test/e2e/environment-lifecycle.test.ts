@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log.js'
 import { secretEnvContext } from '../../src/resources/specs.js'
 import { LABELS } from '../../src/runtime/labels.js'
 import { TEST_SECRET_KEYS } from '../helpers/builds.js'
+import { buildTestApp, client, registerUser } from '../helpers/app.js'
 import { testEnv } from '../helpers/db.js'
 import { buildBusyboxImage, docker, removeTestObjects, testLabels } from '../helpers/docker.js'
 import { createRolloutWorld, type RolloutWorld } from '../helpers/rollouts.js'
@@ -150,7 +151,7 @@ test('a revision that crashes in its bake window is rolled back automatically', 
   }
 })
 
-test('a rollback revision restores the older env and secrets exactly, without a build', async () => {
+test('a rollback through the API restores the older env and secrets exactly, without a build', async () => {
   const driver = world.drive()
   try {
     const sealed = sealSecret('s3cret one', TEST_SECRET_KEYS, secretEnvContext('API_KEY'))
@@ -169,10 +170,13 @@ test('a rollback revision restores the older env and secrets exactly, without a 
       async () => ((await world.statusOf(two)).phase === 'Active' ? true : undefined),
       { timeoutMs: 20_000 },
     )
-    // What POST /api/deployments/:id/rollback inserts: the old revision's spec, whole.
-    const { rows } = await world.db.pool.query('select spec from deployments where id = $1', [one])
-    const rollback = await world.revision({ image })
-    await world.db.pool.query('update deployments set spec = $2 where id = $1', [rollback, rows[0].spec])
+    const app = await buildTestApp(world.db.pool)
+    const user = await registerUser(app)
+    await world.db.pool.query('update projects set owner_id = $2 where id = $1', [world.projectId, user.id])
+    const answer = await client(app, user).post(`/api/deployments/${one}/rollback`)
+    await app.close()
+    assert.equal(answer.statusCode, 201, answer.body)
+    const rollback: string = answer.json().metadata.id
     await world.reconcile(rollback)
     assert.equal((await world.statusOf(rollback)).pulled, false, 'the image was there: no build, no pull')
     await waitFor(

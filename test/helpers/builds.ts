@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import PQueue from 'p-queue'
-import { parseSecretKeys } from '../../src/config/secrets.js'
+import { testSecrets } from './app.js'
 import { createLogger } from '../../src/log.js'
 import {
   createDeploymentReconciler,
@@ -14,7 +14,8 @@ import { createTestDatabase, testEnv, type TestDatabase } from './db.js'
 import { ownership, type Ownership } from '../../src/runtime/labels.js'
 import { docker } from './docker.js'
 
-export const TEST_SECRET_KEYS = parseSecretKeys('test:' + Buffer.alloc(32, 7).toString('base64'))
+/** The keys the test API seals with, so what it seals the reconcilers can open. */
+export const TEST_SECRET_KEYS = testSecrets.secretKeys
 
 export interface RevisionInput {
   git?: { url: string; ref?: string; path?: string }
@@ -60,7 +61,6 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
     [projectName],
   )
   const { id: environmentId, project_id: projectId } = rows[0]
-  let revisions = 0
   const world: BuildWorld = {
     db,
     root,
@@ -91,10 +91,12 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
         env: input.env ?? {},
         ...input.spec,
       }
+      // Numbered as the API numbers them, so API-made revisions (a rollback) can follow.
       const inserted = await db.pool.query(
-        `insert into deployments (project_id, environment_id, revision, spec, status)
-         values ($1, $2, $3, $4, '{"phase":"Queued"}') returning id`,
-        [projectId, environmentId, ++revisions, spec],
+        `with next as (update environments set latest_revision = latest_revision + 1 where id = $2 returning latest_revision)
+         insert into deployments (project_id, environment_id, revision, spec, status)
+         select $1, $2, latest_revision, $3, '{"phase":"Queued"}' from next returning id`,
+        [projectId, environmentId, spec],
       )
       return inserted.rows[0].id
     },
