@@ -27,22 +27,29 @@ const IMAGE_GRACE_MS = 10 * 60 * 1000
  */
 export async function collectGarbage(deps: GarbageDeps): Promise<Collected> {
   const now = (deps.now ?? Date.now)()
+  // Docker first, the database second: an object created between the two reads then has its owner
+  // row already written, and is never mistaken for an orphan.
+  const [containers, networks, images] = await Promise.all([
+    deps.runtime.listManaged({}),
+    deps.runtime.listManagedNetworks(),
+    deps.runtime.listManagedImages(),
+  ])
   const owners = await readLiveOwners(deps.pool)
   const collected: Collected = { containers: 0, networks: 0, images: 0 }
   const orphaned = (labels: Record<string, string>) =>
     (labels[LABELS.environment] !== undefined && !owners.environmentIds.has(labels[LABELS.environment]!)) ||
     (labels[LABELS.project] !== undefined && !owners.projectIds.has(labels[LABELS.project]!))
-  for (const container of await deps.runtime.listManaged({})) {
+  for (const container of containers) {
     if (!orphaned(container.labels)) continue
     await deps.runtime.removeContainer(container.id)
     collected.containers++
   }
-  for (const network of await deps.runtime.listManagedNetworks()) {
+  for (const network of networks) {
     if (!orphaned(network.labels)) continue
     await deps.runtime.removeNetwork(network.name)
     collected.networks++
   }
-  for (const image of await deps.runtime.listManagedImages()) {
+  for (const image of images) {
     const unused = !owners.keptImageIds.has(image.id) && now - image.createdAt > IMAGE_GRACE_MS
     if (!orphaned(image.labels) && !unused) continue
     await deps.runtime.removeImage(image.id)

@@ -35,6 +35,7 @@ const SWEEP_INTERVAL_MS = 60_000
 export function createReconcilers(deps: ReconcilerDeps, fence: Fence): ReconcilerSet {
   const { pool, engine, config, secrets } = deps
   const owner = ownership(config.instance)
+  const namePrefix = config.instance ? `gilgal-${config.instance}` : 'gilgal'
   const runtime = fencedRuntime(createDockerRuntime(engine, owner), fence)
   const sweep = throttledSweep({
     pool,
@@ -43,12 +44,13 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
     onError: (error) => deps.log.warn({ err: error }, 'garbage collection failed; it runs again later'),
   })
   return {
-    Project: createProjectReconciler({ pool, runtime, sweep }),
+    Project: createProjectReconciler({ pool, runtime, sweep, namePrefix }),
     Environment: createEnvironmentReconciler({
       pool,
       runtime,
       secretKeys: secrets.secretKeys,
       metrics: deps.metrics,
+      namePrefix,
     }),
     Deployment: createDeploymentReconciler({
       pool,

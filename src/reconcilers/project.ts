@@ -12,6 +12,8 @@ export interface ProjectReconcilerDeps {
   runtime: Runtime
   /** Garbage collection, throttled by the caller: every project reconcile offers a chance to run it. */
   sweep?: () => void
+  /** Network names start with it (see projectNetwork). */
+  namePrefix?: string
 }
 
 /**
@@ -26,7 +28,9 @@ export function createProjectReconciler(deps: ProjectReconcilerDeps): Reconciler
       const project = await readProject(deps.pool, key.slice(key.indexOf('/') + 1))
       if (!project) return {}
       if (project.deleting) return tearDown(deps, project.id, project.name)
-      await deps.runtime.ensureNetwork(projectNetwork(project.name), { [LABELS.project]: project.id })
+      await deps.runtime.ensureNetwork(projectNetwork(project.name, deps.namePrefix), {
+        [LABELS.project]: project.id,
+      })
       if (project.observedGeneration !== project.generation)
         await setObservedGeneration(deps.pool, 'Project', project.id, project.generation)
       return {}
@@ -44,7 +48,7 @@ async function tearDown(
   for (const container of await deps.runtime.listManaged({ projectId: id })) {
     await deps.runtime.removeContainer(container.id)
   }
-  await deps.runtime.removeNetwork(projectNetwork(name))
+  await deps.runtime.removeNetwork(projectNetwork(name, deps.namePrefix))
   for (const image of await deps.runtime.listManagedImages()) {
     if (image.labels[LABELS.project] === id) await deps.runtime.removeImage(image.id)
   }

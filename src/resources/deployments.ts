@@ -78,6 +78,8 @@ export async function rollback(
   const spec: Spec = {
     ...target.spec,
     source: pinnedSource(target),
+    // A tag may have moved since: the image that ran is what comes back (when the engine still has it).
+    ...('image' in (target.spec.source as Source) ? { pinnedImageId: imageId } : {}),
     rollbackOf: { id: target.id, revision: target.revision },
   }
   const restored: Spec = { ...environment!.spec }

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode'
-import { docker } from './errors.js'
+import { docker, DockerConflictError } from './errors.js'
 import { LABELS, ownership, type Ownership } from './labels.js'
 import { containerOptions, describeContainer } from './container-options.js'
 import { containerLogLines } from './logs.js'
@@ -21,12 +21,14 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
           ...(filter.projectId ? [`${LABELS.project}=${filter.projectId}`] : []),
         ]
         const containers = await engine.listContainers({ all: true, filters: { label } })
-        return containers.map((c): ManagedContainer => ({
-          id: c.Id,
-          name: (c.Names[0] ?? '').replace(/^\//, ''),
-          labels: c.Labels,
-          state: c.State,
-        }))
+        return containers
+          .filter((c) => owner.owns(c.Labels))
+          .map((c): ManagedContainer => ({
+            id: c.Id,
+            name: (c.Names[0] ?? '').replace(/^\//, ''),
+            labels: c.Labels,
+            state: c.State,
+          }))
       }),
     inspectContainer: (id) =>
       docker(`inspect container ${id}`, async () => {
@@ -76,8 +78,14 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
       // engine is asked to refuse a duplicate as well.
       once(pendingNetworks, name, () =>
         docker(`create network ${name}`, async () => {
-          const existing = await engine.listNetworks({ filters: { name: [name] } })
-          if (existing.some((network) => network.Name === name)) return
+          const existing = (await engine.listNetworks({ filters: { name: [name] } })).find(
+            (n) => n.Name === name,
+          )
+          if (existing && !owner.owns(existing.Labels))
+            throw new DockerConflictError(`network ${name} exists and is not this installation's`)
+          if (existing && existing.Labels?.[LABELS.managed] !== 'true')
+            throw new DockerConflictError(`network ${name} exists and is not Gilgal's`)
+          if (existing) return
           try {
             await engine.createNetwork({
               Name: name,
@@ -92,27 +100,34 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
     listManagedNetworks: () =>
       docker('list networks', async () => {
         const networks = await engine.listNetworks({ filters: { label: owner.filters } })
-        return networks.map((n) => ({
-          id: n.Id,
-          name: n.Name,
-          labels: n.Labels ?? {},
-          createdAt: Date.parse(n.Created),
-        }))
+        return networks
+          .filter((n) => owner.owns(n.Labels))
+          .map((n) => ({
+            id: n.Id,
+            name: n.Name,
+            labels: n.Labels ?? {},
+            createdAt: Date.parse(n.Created),
+          }))
       }),
     listManagedImages: () =>
       docker('list images', async () => {
         const images = await engine.listImages({ filters: { label: owner.filters } })
-        return images.map((i) => ({
-          id: i.Id,
-          name: i.RepoTags?.[0] ?? i.Id,
-          labels: i.Labels ?? {},
-          createdAt: i.Created * 1000,
-        }))
+        return images
+          .filter((i) => owner.owns(i.Labels))
+          .map((i) => ({
+            id: i.Id,
+            name: i.RepoTags?.[0] ?? i.Id,
+            labels: i.Labels ?? {},
+            createdAt: i.Created * 1000,
+          }))
       }),
     removeImage: (id) =>
       docker(`remove image ${id}`, async () => {
+        // Tag by tag and never forced: an image a container (even a stopped one) uses stays.
         try {
-          await engine.getImage(id).remove({ force: true })
+          const tags = (await engine.getImage(id).inspect()).RepoTags ?? []
+          for (const tag of tags) await engine.getImage(tag).remove()
+          if (tags.length === 0) await engine.getImage(id).remove()
         } catch (error) {
           const status = (error as { statusCode?: number }).statusCode
           if (status !== 404 && status !== 409) throw error // gone already, or still in use
@@ -121,7 +136,10 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
     removeNetwork: (name) =>
       docker(`remove network ${name}`, async () => {
         try {
-          await engine.getNetwork(name).remove()
+          const network = engine.getNetwork(name)
+          const info = (await network.inspect()) as { Labels?: Record<string, string> }
+          if (info.Labels?.[LABELS.managed] !== 'true' || !owner.owns(info.Labels)) return // not ours: leave it
+          await network.remove()
         } catch (error) {
           if ((error as { statusCode?: number }).statusCode !== 404) throw error
         }

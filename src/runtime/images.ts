@@ -137,7 +137,7 @@ function engineMessage(error: unknown): string {
 export async function removeDanglingImages(docker: Docker, owner: Ownership = ownership()): Promise<number> {
   const images = await docker.listImages({ filters: { dangling: ['true'], label: owner.filters } })
   let removed = 0
-  for (const image of images) {
+  for (const image of images.filter((i) => owner.owns(i.Labels))) {
     try {
       await docker.getImage(image.Id).remove()
       removed++

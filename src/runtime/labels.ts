@@ -20,6 +20,8 @@ export const MANAGED_FILTER = `${LABELS.managed}=true`
 export interface Ownership {
   labels: Record<string, string>
   filters: string[]
+  /** Whether a listed object is this installation's (without an instance: it carries none). */
+  owns(labels: Record<string, string> | undefined): boolean
 }
 
 export function ownership(instance?: string): Ownership {
@@ -27,5 +29,11 @@ export function ownership(instance?: string): Ownership {
     [LABELS.managed]: 'true',
     ...(instance ? { [LABELS.instance]: instance } : {}),
   }
-  return { labels, filters: Object.entries(labels).map(([key, value]) => `${key}=${value}`) }
+  return {
+    labels,
+    filters: Object.entries(labels).map(([key, value]) => `${key}=${value}`),
+    // Docker cannot filter on a label's absence, so an instance-less install checks after listing.
+    owns: (objectLabels = {}) =>
+      instance ? objectLabels[LABELS.instance] === instance : objectLabels[LABELS.instance] === undefined,
+  }
 }

@@ -1,4 +1,4 @@
-import { prepared, type Pool } from './pool.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 import type { Spec } from './projects.js'
 
 /** What the deployment reconciler reads of a revision. */
@@ -56,7 +56,7 @@ export async function readBuildState(pool: Pool, id: string): Promise<BuildState
 }
 
 /** Merges fields into a revision's status (controller only: no generation bump, no notify). */
-export async function mergeDeploymentStatus(pool: Pool, id: string, patch: Spec): Promise<void> {
+export async function mergeDeploymentStatus(pool: Pool | PoolClient, id: string, patch: Spec): Promise<void> {
   await pool.query(prepared('update deployments set status = status || $2::jsonb where id = $1', [id, patch]))
 }
 

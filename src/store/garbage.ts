@@ -4,7 +4,8 @@ import type { Pool } from './pool.js'
 export interface LiveOwners {
   projectIds: Set<string>
   environmentIds: Set<string>
-  /** Images of each environment's newest `revisionHistoryLimit` revisions, and of any in progress. */
+  /** Images of each environment's newest `revisionHistoryLimit` revisions, of any in progress or
+   * serving, and of the revision each Active one replaced. */
   keptImageIds: Set<string>
 }
 
@@ -17,7 +18,10 @@ export async function readLiveOwners(pool: Pool): Promise<LiveOwners> {
          from deployments d join environments e on e.id = d.environment_id
         where d.status ? 'imageId'
           and (d.revision > e.latest_revision - coalesce((e.spec->'rollout'->>'revisionHistoryLimit')::int, 10)
-               or d.status->>'phase' in ('Queued', 'Building', 'Deploying', 'Active'))`,
+               or d.status->>'phase' in ('Queued', 'Building', 'Deploying', 'Active')
+               -- the revision an Active one replaced: its stopped containers are the bake's way back
+               or d.id::text in (select status->>'previousDeployment' from deployments
+                                  where status->>'phase' = 'Active'))`,
     ),
   ])
   return {

@@ -31,8 +31,20 @@ export async function readRolloutState(pool: Pool, environmentId: string): Promi
   if (!row) return undefined
   const revisions = await pool.query(
     prepared(
-      `select id, revision, spec, status, cancel_requested_at is not null as cancel_requested
-         from deployments where environment_id = $1 order by revision desc limit ${REVISIONS_READ}`,
+      // The newest revisions, and whatever serves (or served before it) however old: a run of failed
+      // deploys must never push the active revision out of sight.
+      `with recent as (
+         select id from deployments where environment_id = $1 order by revision desc limit ${REVISIONS_READ}
+       ), serving as (
+         select id, status->>'previousDeployment' as previous from deployments
+          where environment_id = $1 and status->>'phase' in ('Active', 'Deploying')
+       )
+       select id, revision, spec, status, cancel_requested_at is not null as cancel_requested
+         from deployments
+        where environment_id = $1
+          and (id in (select id from recent) or id in (select id from serving)
+               or id::text in (select previous from serving where previous is not null))
+        order by revision desc`,
       [environmentId],
     ),
   )

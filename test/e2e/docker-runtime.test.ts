@@ -46,14 +46,23 @@ test('containers are created labelled and hardened, listed by label, stopped and
   assert.deepEqual(await runtime.listManaged({ environmentId }), [])
 })
 
-test('an unlabelled container is never listed', async () => {
+test("an unlabelled container, or another installation's, is never listed", async () => {
   const environmentId = randomUUID()
   const stranger = await docker.createContainer({
     Image: image,
     Labels: testLabels({ [LABELS.environment]: environmentId }),
   })
+  const neighbour = await docker.createContainer({
+    Image: image,
+    Labels: testLabels({
+      [LABELS.environment]: environmentId,
+      [LABELS.managed]: 'true',
+      [LABELS.instance]: 'other',
+    }),
+  })
   assert.deepEqual(await runtime.listManaged({ environmentId }), [])
   await stranger.remove({ force: true })
+  await neighbour.remove({ force: true })
 })
 
 test('Docker errors arrive typed: not found, conflict, unreachable', async () => {

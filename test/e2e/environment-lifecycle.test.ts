@@ -138,10 +138,11 @@ test('a revision that crashes in its bake window is rolled back automatically', 
     assert.deepEqual(driver.errors, [])
     assert.ok(failed.readyAt, 'it had been Active before the bake window caught it')
     const status = await waitFor('the previous revision to serve again', async () => {
+      // The revision's phase is written before containers change; the environment's status after.
       const current = await world.environmentStatus()
-      return (current.urls as string[]).length === 1 ? current : undefined
+      const serving = (current.activeDeployment as { id: string } | null)?.id
+      return serving === before.id && (current.urls as string[]).length === 1 ? current : undefined
     })
-    assert.deepEqual((status.activeDeployment as { id: string }).id, before.id)
     assert.deepEqual([status.phase, status.reason], ['Degraded', 'RolledBack'])
     assert.equal((await world.statusOf(before.id)).phase, 'Active')
     assert.equal(await (await fetch((status.urls as string[])[0]!)).text(), 'lifecycle\n')
@@ -179,6 +180,11 @@ test('a rollback through the API restores the older env and secrets exactly, wit
     const rollback: string = answer.json().metadata.id
     await world.reconcile(rollback)
     assert.equal((await world.statusOf(rollback)).pulled, false, 'the image was there: no build, no pull')
+    assert.equal(
+      (await world.statusOf(rollback)).imageId,
+      (await world.statusOf(one)).imageId,
+      'the very image',
+    )
     await waitFor(
       'the rollback Active',
       async () => ((await world.statusOf(rollback)).phase === 'Active' ? true : undefined),

@@ -45,10 +45,12 @@ test('a first deploy becomes Active and answers; a second rolls out start-first 
     assert.ok(requests > 20, `the client kept asking (${requests})`)
     assert.deepEqual([...answers].sort(), ['v1\n', 'v2\n'])
     assert.equal((await world.statusOf(first)).phase, 'Superseded')
-    const { rows: completed } = await world.db.pool.query(
-      `select reason, message from events where object_id = $1`,
-      [second],
-    )
+    const completed = await waitFor('the event', async () => {
+      const { rows } = await world.db.pool.query(`select reason, message from events where object_id = $1`, [
+        second,
+      ])
+      return rows.length > 0 ? rows : undefined
+    })
     assert.deepEqual(completed, [{ reason: 'RolloutComplete', message: 'revision 2 is Active' }])
     const durations = (await world.metrics.rolloutDuration.get()).values
     assert.equal(
@@ -94,10 +96,13 @@ test('a revision that never turns healthy fails by its deadline; the active one 
     assert.equal(failed.reason, 'HealthCheckFailed')
     assert.match(String(failed.message), /last probe: GET \/ failed: connection (refused|reset|closed)/)
     assert.equal(failed.rolledBack, true)
-    const { rows: events } = await world.db.pool.query(
-      `select type, reason, message from events where object_id = $1`,
-      [silent],
-    )
+    const events = await waitFor('the event', async () => {
+      const { rows } = await world.db.pool.query(
+        `select type, reason, message from events where object_id = $1`,
+        [silent],
+      )
+      return rows.length > 0 ? rows : undefined
+    })
     assert.deepEqual(events, [
       {
         type: 'Warning',
@@ -157,9 +162,9 @@ test('cancelling a deploying revision removes its containers; the active one ser
     const { failures, requests } = await client.stop()
     assert.equal(cancelled.message, 'cancelled while deploying')
     assert.equal(failures, 0, `${failures} of ${requests} requests failed`)
-    assert.deepEqual(
-      await docker.listContainers({ all: true, filters: { label: [`dev.gilgal.deployment=${never}`] } }),
-      [],
+    const label = [`dev.gilgal.deployment=${never}`]
+    await waitFor('its containers to go', async () =>
+      (await docker.listContainers({ all: true, filters: { label } })).length === 0 ? true : undefined,
     )
     assert.equal(((await world.environmentStatus()).activeDeployment as { id: string }).id, servingBefore)
   } finally {

@@ -13,6 +13,11 @@ export async function pullPrebuilt(
   image: string,
   log: DeploymentLogWriter,
 ): Promise<Record<string, unknown>> {
+  const pinned = typeof state.spec.pinnedImageId === 'string' ? state.spec.pinnedImageId : undefined
+  if (pinned && (await findImage(deps.engine, pinned))) {
+    log.write('system', `using ${image} as it ran before (${pinned.slice(0, 19)})`)
+    return { imageId: pinned, imageTag: image, pulled: false }
+  }
   const local = await findImage(deps.engine, image)
   if (local) {
     log.write('system', `using ${image} from the engine`)

@@ -16,10 +16,12 @@ export interface ContainerContext {
   revision: { id: string; revision: number; spec: Spec; status: Spec }
   index: number
   secretKeys: readonly SecretKey[]
+  /** `gilgal`, or `gilgal-<instance>` (GILGAL_INSTANCE): installations sharing an engine never collide. */
+  namePrefix?: string
 }
 
 /** The network every container of a project joins (DESIGN.md section 4). */
-export const projectNetwork = (projectName: string) => `gilgal-${projectName}`
+export const projectNetwork = (projectName: string, namePrefix = 'gilgal') => `${namePrefix}-${projectName}`
 
 /**
  * The container of replica `index` of a revision: a deterministic name (a retried create is a
@@ -28,11 +30,12 @@ export const projectNetwork = (projectName: string) => `gilgal-${projectName}`
  */
 export function containerSpecFor(context: ContainerContext): ContainerSpec {
   const { project, environment, revision, index } = context
+  const prefix = context.namePrefix ?? 'gilgal'
   const spec = revision.spec
   const resources = (spec.resources ?? {}) as { memory?: string; cpus?: number }
   const check = spec.healthCheck as HealthCheckSpec | null
   return {
-    name: `gilgal-${project.name}-${environment.name}-r${revision.revision}-${index}`,
+    name: `${prefix}-${project.name}-${environment.name}-r${revision.revision}-${index}`,
     image: String(revision.status.imageId),
     labels: {
       [LABELS.project]: project.id,
@@ -49,7 +52,7 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
     command: (spec.command as string[] | null) ?? null,
     port: portOf(spec, revision.status),
     publish: true,
-    network: projectNetwork(project.name),
+    network: projectNetwork(project.name, prefix),
     ...(resources.memory ? { memoryBytes: parseMemory(resources.memory) } : {}),
     ...(resources.cpus ? { cpus: resources.cpus } : {}),
     ...(check?.exec

@@ -25,14 +25,16 @@ export interface RevisionView {
   imageId: string | undefined
   cancelRequested: boolean
   status: {
-    deployStartedAt?: string
+    deployStartedAt?: string | null
     /** When routes switched to it (StartFirst step 3); the drain runs from here. */
-    switchedAt?: string
-    readyAt?: string
+    switchedAt?: string | null
+    /** Restart counts at the switch: a restart during the drain fails the revision. */
+    restartsAtSwitch?: Record<string, number> | null
+    readyAt?: string | null
     /** Each container's restart count when it became Active: the bake window counts restarts after. */
-    restartsAtReady?: Record<string, number>
+    restartsAtReady?: Record<string, number> | null
     /** The revision it replaced: kept stopped through the bake window for a rollback. */
-    previousDeployment?: string
+    previousDeployment?: string | null
     /** It failed and the revision before it kept (or went back to) serving. */
     rolledBack?: boolean
   }

@@ -86,7 +86,7 @@ describe('environment planner', () => {
 
     const healthyNew = container('r2', 0, { url: 'http://127.0.0.1:2000' })
     const switching = planEnvironment(env(), [old, starting], [container('r1'), healthyNew], T0 + 2000)
-    assert.deepEqual(types(switching.actions), ['revision:r2:switchedAt'])
+    assert.deepEqual(types(switching.actions), ['revision:r2:switchedAt,restartsAtSwitch'])
     assert.deepEqual(switching.status.urls, ['http://127.0.0.1:2000'])
     assert.equal(switching.requeueAfterMs, 5000, 'the drain')
 
@@ -263,4 +263,75 @@ test('the environment stays Degraded / RolledBack while its newest revision is t
     T0,
   )
   assert.equal(redeployed.status.phase, 'Available', 'a later failure without rollback is its own story')
+})
+
+describe('what the review found', () => {
+  test('a revision deployed again starts clean: no stale switch, readiness or previous revision', () => {
+    const stale = revision(1, 'Superseded', {
+      switchedAt: iso(T0),
+      readyAt: iso(T0),
+      previousDeployment: 'r0',
+    })
+    const plan = planEnvironment(env(), [stale, revision(2, 'Failed', { rolledBack: true })], [], T0 + 60_000)
+    const deploying = plan.actions.find((a) => a.type === 'revision') as Extract<Action, { type: 'revision' }>
+    assert.deepEqual(
+      [
+        deploying.patch.phase,
+        deploying.patch.switchedAt,
+        deploying.patch.readyAt,
+        deploying.patch.previousDeployment,
+      ],
+      ['Deploying', null, null, null],
+    )
+  })
+
+  test('a switched revision that loses a container during the drain fails, and the old one serves again', () => {
+    const switched = revision(2, 'Deploying', {
+      deployStartedAt: iso(T0),
+      switchedAt: iso(T0 + 1000),
+      restartsAtSwitch: { 'r2-c0': 0 },
+    })
+    const plan = planEnvironment(
+      env(),
+      [revision(1, 'Active'), switched],
+      [
+        container('r1', 0, { running: false }),
+        container('r2', 0, { running: false, restartCount: 1, restarting: true }),
+      ],
+      T0 + 3000,
+    )
+    assert.deepEqual(types(plan.actions), ['remove:r2-c0', 'start:r1-c0', 'revision:r2:Failed'])
+    assert.equal(plan.outcome?.reason, 'CrashLoop')
+  })
+
+  test('a newer revision waits for one that routes already point at, and skipped ones are superseded', () => {
+    const switched = revision(2, 'Deploying', {
+      deployStartedAt: iso(T0),
+      switchedAt: iso(T0 + 1000),
+      restartsAtSwitch: {},
+    })
+    const waiting = planEnvironment(
+      env(),
+      [revision(1, 'Active'), switched, revision(3, 'Building')],
+      [container('r1'), container('r2')],
+      T0 + 2000,
+    )
+    assert.deepEqual(waiting.actions, [], 'r2 drains on; r3 waits')
+    const skipping = planEnvironment(
+      env(),
+      [
+        revision(1, 'Active'),
+        revision(2, 'Deploying', { deployStartedAt: iso(T0) }),
+        revision(3, 'Building'),
+      ],
+      [container('r1'), container('r2', 0, { verdict: 'starting' })],
+      T0 + 2000,
+    )
+    assert.deepEqual(types(skipping.actions), [
+      'remove:r2-c0',
+      'revision:r3:Deploying',
+      'revision:r2:Superseded',
+      'create:r3/0',
+    ])
+  })
 })

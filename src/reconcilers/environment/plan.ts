@@ -6,11 +6,13 @@ import {
   type Plan,
   type RevisionView,
 } from './model.js'
-import { environmentStatus, failRevision, MESSAGES } from './statuses.js'
+import { planRollout } from './rollout.js'
+import { environmentStatus, failRevision } from './statuses.js'
 
 const TERMINAL = new Set(['Failed', 'Cancelled'])
+const SETTLED = new Set(['Failed', 'Cancelled', 'Active', 'Superseded'])
 const seconds = (n: number) => n * 1000
-const at = (iso: string | undefined) => (iso ? Date.parse(iso) : Number.NaN)
+const at = (iso: string | undefined | null) => (iso ? Date.parse(iso) : Number.NaN)
 
 /**
  * The environment's next step, as a pure function of what the database and Docker show now
@@ -26,12 +28,17 @@ export function planEnvironment(
 ): Plan {
   const newestFirst = [...revisions].sort((a, b) => b.revision - a.revision)
   const active = newestFirst.find((r) => r.phase === 'Active')
-  const target = newestFirst.find((r) => !TERMINAL.has(r.phase))
+  // A revision routes already point at is finished (or failed) before a newer one starts.
+  const switching = newestFirst.find((r) => r.phase === 'Deploying' && r.status.switchedAt)
+  const target = switching ?? newestFirst.find((r) => !TERMINAL.has(r.phase))
   if (env.paused) return { actions: [], status: { ...env.status, phase: env.status.phase ?? 'Pending' } }
   if (!target) return planIdle(env, newestFirst, containers)
   if (active && target.id === active.id) return planSteady(env, active, newestFirst, containers, now)
   if (!target.imageId) return planWaiting(env, active, target, containers)
-  return planRollout(env, active, target, containers, now)
+  const skipped = newestFirst.filter(
+    (r) => r.revision < target.revision && r.revision > (active?.revision ?? 0) && !SETTLED.has(r.phase),
+  )
+  return planRollout(env, active, target, containers, now, skipped)
 }
 
 /** No revision to run: nothing serves. */
@@ -91,7 +98,7 @@ function planSteady(
 }
 
 /** Create missing replicas, start stopped ones, remove those beyond `replicas` (scale in place). */
-function replicaActions(deploymentId: string, mine: ObservedContainer[], replicas: number): Action[] {
+export function replicaActions(deploymentId: string, mine: ObservedContainer[], replicas: number): Action[] {
   const actions: Action[] = []
   for (let index = 0; index < replicas; index++) {
     const container = mine.find((c) => c.index === index)
@@ -133,162 +140,5 @@ function rollBackBake(
     status,
     requeueAfterMs: 500,
     outcome: { type: 'RolledBack', deploymentId: failed.id, reason },
-  }
-}
-
-/** Rollout of `target` over `active` (either strategy), from wherever it stands. */
-function planRollout(
-  env: EnvironmentView,
-  active: RevisionView | undefined,
-  target: RevisionView,
-  containers: ObservedContainer[],
-  now: number,
-): Plan {
-  const incoming = containers.filter((c) => c.deploymentId === target.id)
-  const outgoing = active ? containers.filter((c) => c.deploymentId === active.id) : []
-  const strangers = containers.filter((c) => c.deploymentId !== target.id && c.deploymentId !== active?.id)
-  const cleanup: Action[] = strangers.map((c) => ({ type: 'remove', containerId: c.id }))
-  if (target.phase !== 'Deploying') {
-    const stopFirst = env.rollout.strategy === 'StopFirst'
-    const actions: Action[] = [
-      ...cleanup,
-      ...(stopFirst
-        ? outgoing.filter((c) => c.running).map((c): Action => ({ type: 'stop', containerId: c.id }))
-        : []),
-      {
-        type: 'revision',
-        deploymentId: target.id,
-        patch: { phase: 'Deploying', deployStartedAt: new Date(now).toISOString() },
-      },
-      ...replicaActions(target.id, incoming, env.replicas),
-    ]
-    return {
-      actions,
-      status: environmentStatus(env, active, target, outgoing, 'Progressing'),
-      requeueAfterMs: 250,
-    }
-  }
-  if (target.status.switchedAt) return planDrain(env, active, target, incoming, outgoing, cleanup, now)
-  const failure = deployFailure(env, target, incoming, now)
-  if (failure) return failRollout(env, active, target, incoming, outgoing, failure)
-  const healthy = incoming.filter((c) => c.running && c.verdict === 'healthy' && c.index < env.replicas)
-  if (healthy.length >= env.replicas) {
-    const switchedAt = new Date(now).toISOString()
-    const actions: Action[] = [
-      ...cleanup,
-      { type: 'revision', deploymentId: target.id, patch: { switchedAt } },
-    ]
-    const switched = { ...target, status: { ...target.status, switchedAt } }
-    const drain = planDrain(env, active, switched, incoming, outgoing, [], now)
-    return { ...drain, actions: [...actions, ...drain.actions] }
-  }
-  const actions = [...cleanup, ...replicaActions(target.id, incoming, env.replicas)]
-  return {
-    actions,
-    status: environmentStatus(env, active, target, outgoing, 'Progressing'),
-    requeueAfterMs: 250,
-  }
-}
-
-/** Why the incoming revision has failed, if it has. */
-function deployFailure(
-  env: EnvironmentView,
-  target: RevisionView,
-  incoming: ObservedContainer[],
-  now: number,
-): { reason: string; container?: ObservedContainer } | undefined {
-  if (target.cancelRequested) return { reason: 'Cancelled' }
-  const looping = incoming.find((c) => c.restartCount >= CRASH_LOOP_RESTARTS)
-  if (looping) return { reason: 'CrashLoop', container: looping }
-  const deadline = at(target.status.deployStartedAt) + seconds(env.rollout.progressDeadlineSeconds)
-  if (now < deadline) return undefined
-  const probed = incoming.find((c) => c.lastProbeError !== undefined && c.verdict !== 'healthy')
-  return probed
-    ? { reason: 'HealthCheckFailed', container: probed }
-    : { reason: 'ProgressDeadlineExceeded', container: incoming.find((c) => c.verdict !== 'healthy') }
-}
-
-/** The incoming revision failed before the switch: remove it; the active one never stopped (StartFirst). */
-function failRollout(
-  env: EnvironmentView,
-  active: RevisionView | undefined,
-  target: RevisionView,
-  incoming: ObservedContainer[],
-  outgoing: ObservedContainer[],
-  failure: { reason: string; container?: ObservedContainer },
-): Plan {
-  const restore = env.rollout.autoRollback
-  const cancelled = failure.reason === 'Cancelled'
-  const revisionAction: Action = cancelled
-    ? {
-        type: 'revision',
-        deploymentId: target.id,
-        patch: { phase: 'Cancelled', message: MESSAGES.Cancelled, finishedAt: new Date().toISOString() },
-      }
-    : failRevision(target, failure.reason, failure.container, Boolean(active))
-  const actions: Action[] = [
-    ...incoming.map((c): Action => ({ type: 'remove', containerId: c.id })),
-    ...(restore
-      ? outgoing.filter((c) => !c.running).map((c): Action => ({ type: 'start', containerId: c.id }))
-      : []),
-    revisionAction,
-  ]
-  const status = environmentStatus(env, active, active, outgoing, active ? 'Degraded' : 'Failed')
-  if (active && !cancelled) status.reason = 'RolledBack'
-  if (cancelled) status.phase = active ? 'Available' : 'Pending'
-  const outcome = cancelled
-    ? undefined
-    : { type: 'Failed' as const, deploymentId: target.id, reason: failure.reason }
-  return { actions, status, requeueAfterMs: 250, outcome }
-}
-
-/** After the switch: the old containers serve in-flight requests for drainSeconds, then stop. */
-function planDrain(
-  env: EnvironmentView,
-  active: RevisionView | undefined,
-  target: RevisionView,
-  incoming: ObservedContainer[],
-  outgoing: ObservedContainer[],
-  cleanup: Action[],
-  now: number,
-): Plan {
-  const drainEnds = at(target.status.switchedAt) + seconds(env.rollout.drainSeconds)
-  const ready = incoming.filter((c) => c.running && c.verdict === 'healthy')
-  if (now < drainEnds) {
-    const status = environmentStatus(env, active, target, ready, 'Progressing')
-    return { actions: cleanup, status, requeueAfterMs: drainEnds - now }
-  }
-  // The old containers are stopped first, in their own pass: the bake window starts once they are.
-  const stillRunning = outgoing.filter((c) => c.running)
-  if (stillRunning.length > 0) {
-    const stops = stillRunning.map((c): Action => ({ type: 'stop', containerId: c.id }))
-    const status = environmentStatus(env, active, target, ready, 'Progressing')
-    return { actions: [...cleanup, ...stops], status, requeueAfterMs: 0 }
-  }
-  const readyAt = new Date(now).toISOString()
-  const actions: Action[] = [
-    ...cleanup,
-    {
-      type: 'revision',
-      deploymentId: target.id,
-      patch: {
-        phase: 'Active',
-        readyAt,
-        finishedAt: readyAt,
-        restartsAtReady: Object.fromEntries(incoming.map((c) => [c.id, c.restartCount])),
-        ...(active ? { previousDeployment: active.id } : {}),
-      },
-    },
-    ...(active
-      ? [{ type: 'revision' as const, deploymentId: active.id, patch: { phase: 'Superseded' } }]
-      : []),
-  ]
-  const activated = { ...target, phase: 'Active' }
-  const status = environmentStatus(env, activated, activated, ready, 'Available')
-  return {
-    actions,
-    status,
-    requeueAfterMs: seconds(env.rollout.monitorSeconds) || 1000,
-    outcome: { type: 'Active', deploymentId: target.id },
   }
 }

@@ -3,6 +3,7 @@ import { DockerConflictError } from '../../runtime/errors.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { Runtime } from '../../runtime/runtime.js'
 import { mergeDeploymentStatus } from '../../store/builds.js'
+import { withTransaction } from '../../store/tx.js'
 import { removeDeleted } from '../../store/controller.js'
 import type { Pool } from '../../store/pool.js'
 import { readRolloutState, writeEnvironmentStatus, type RolloutState } from '../../store/rollouts.js'
@@ -20,6 +21,8 @@ export interface EnvironmentReconcilerDeps {
   runtime: Runtime
   secretKeys: readonly SecretKey[]
   metrics?: Metrics
+  /** Container and network names start with it (see containerSpecFor). */
+  namePrefix?: string
   now?: () => number
 }
 
@@ -139,7 +142,7 @@ async function execute(
   state: RolloutState,
   actions: Action[],
 ): Promise<void> {
-  const lastLines = await failureLogs(deps.runtime, actions)
+  await recordRevisions(deps, actions)
   for (const action of actions) {
     switch (action.type) {
       case 'create':
@@ -154,18 +157,31 @@ async function execute(
       case 'remove':
         await deps.runtime.removeContainer(action.containerId)
         break
-      case 'revision': {
-        const logs = lastLines.get(action.deploymentId)
-        const message = logs?.length
-          ? `${action.patch.message}\nlast log lines:\n${logs.join('\n')}`
-          : action.patch.message
-        await mergeDeploymentStatus(deps.pool, action.deploymentId, {
-          ...action.patch,
-          ...(message === undefined ? {} : { message }),
-        })
-      }
     }
   }
+}
+
+/**
+ * The step's revision phases, all in one transaction and before any container is touched: a crash
+ * then leaves the database ahead of Docker (which the next pass repairs), never behind it (a bake
+ * failure forgotten, or two revisions Active).
+ */
+async function recordRevisions(deps: EnvironmentReconcilerDeps, actions: Action[]): Promise<void> {
+  const revisions = actions.filter((a): a is Extract<Action, { type: 'revision' }> => a.type === 'revision')
+  if (revisions.length === 0) return
+  const lastLines = await failureLogs(deps.runtime, revisions)
+  await withTransaction(deps.pool, async (client) => {
+    for (const action of revisions) {
+      const logs = lastLines.get(action.deploymentId)
+      const message = logs?.length
+        ? `${action.patch.message}\nlast log lines:\n${logs.join('\n')}`
+        : action.patch.message
+      await mergeDeploymentStatus(client, action.deploymentId, {
+        ...action.patch,
+        ...(message === undefined ? {} : { message }),
+      })
+    }
+  })
 }
 
 /** The last log lines of containers whose failure is about to be recorded (before they are removed). */
@@ -187,13 +203,15 @@ async function createReplica(
 ): Promise<void> {
   const revision = state.revisions.find((r) => r.id === deploymentId)
   if (!revision) return
-  await deps.runtime.ensureNetwork(projectNetwork(state.project.name), { [LABELS.project]: state.project.id })
+  const network = projectNetwork(state.project.name, deps.namePrefix)
+  await deps.runtime.ensureNetwork(network, { [LABELS.project]: state.project.id })
   const spec = containerSpecFor({
     project: state.project,
     environment: state.environment,
     revision,
     index,
     secretKeys: deps.secretKeys,
+    namePrefix: deps.namePrefix,
   })
   try {
     await deps.runtime.startContainer(await deps.runtime.createContainer(spec))

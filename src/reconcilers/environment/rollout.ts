@@ -1,0 +1,222 @@
+import {
+  CRASH_LOOP_RESTARTS,
+  type Action,
+  type EnvironmentView,
+  type ObservedContainer,
+  type Plan,
+  type RevisionView,
+} from './model.js'
+import { replicaActions } from './plan.js'
+import { environmentStatus, failRevision, MESSAGES } from './statuses.js'
+
+const seconds = (n: number) => n * 1000
+const at = (iso: string | undefined | null) => (iso ? Date.parse(iso) : Number.NaN)
+
+/** Rollout of `target` over `active` (either strategy), from wherever it stands. */
+export function planRollout(
+  env: EnvironmentView,
+  active: RevisionView | undefined,
+  target: RevisionView,
+  containers: ObservedContainer[],
+  now: number,
+  skipped: RevisionView[] = [],
+): Plan {
+  const incoming = containers.filter((c) => c.deploymentId === target.id)
+  const outgoing = active ? containers.filter((c) => c.deploymentId === active.id) : []
+  const strangers = containers.filter((c) => c.deploymentId !== target.id && c.deploymentId !== active?.id)
+  const cleanup: Action[] = strangers.map((c) => ({ type: 'remove', containerId: c.id }))
+  if (target.phase !== 'Deploying') {
+    const stopFirst = env.rollout.strategy === 'StopFirst'
+    const actions: Action[] = [
+      ...cleanup,
+      ...(stopFirst
+        ? outgoing.filter((c) => c.running).map((c): Action => ({ type: 'stop', containerId: c.id }))
+        : []),
+      {
+        type: 'revision',
+        deploymentId: target.id,
+        // A revision deployed again (say, the previous one after a rollback) starts with a clean slate.
+        patch: {
+          phase: 'Deploying',
+          deployStartedAt: new Date(now).toISOString(),
+          switchedAt: null,
+          readyAt: null,
+          previousDeployment: null,
+          restartsAtReady: null,
+          restartsAtSwitch: null,
+        },
+      },
+      // Older revisions that never ran are passed over for good: the target rule never picks them later.
+      ...skipped.map((r): Action => ({
+        type: 'revision',
+        deploymentId: r.id,
+        patch: { phase: 'Superseded', message: `superseded by revision ${target.revision} before it ran` },
+      })),
+      ...replicaActions(target.id, incoming, env.replicas),
+    ]
+    return {
+      actions,
+      status: environmentStatus(env, active, target, outgoing, 'Progressing'),
+      requeueAfterMs: 250,
+    }
+  }
+  if (target.status.switchedAt) return planDrain(env, active, target, incoming, outgoing, cleanup, now)
+  const failure = deployFailure(env, target, incoming, now)
+  if (failure) return failRollout(env, active, target, incoming, outgoing, failure)
+  const healthy = incoming.filter((c) => c.running && c.verdict === 'healthy' && c.index < env.replicas)
+  if (healthy.length >= env.replicas) {
+    const switchedAt = new Date(now).toISOString()
+    const actions: Action[] = [
+      ...cleanup,
+      {
+        type: 'revision',
+        deploymentId: target.id,
+        patch: { switchedAt, restartsAtSwitch: restartCounts(incoming) },
+      },
+    ]
+    const switched = {
+      ...target,
+      status: { ...target.status, switchedAt, restartsAtSwitch: restartCounts(incoming) },
+    }
+    const drain = planDrain(env, active, switched, incoming, outgoing, [], now)
+    return { ...drain, actions: [...actions, ...drain.actions] }
+  }
+  const actions = [...cleanup, ...replicaActions(target.id, incoming, env.replicas)]
+  return {
+    actions,
+    status: environmentStatus(env, active, target, outgoing, 'Progressing'),
+    requeueAfterMs: 250,
+  }
+}
+
+/** Why the incoming revision has failed, if it has. */
+function deployFailure(
+  env: EnvironmentView,
+  target: RevisionView,
+  incoming: ObservedContainer[],
+  now: number,
+): { reason: string; container?: ObservedContainer } | undefined {
+  if (target.cancelRequested) return { reason: 'Cancelled' }
+  const looping = incoming.find((c) => c.restartCount >= CRASH_LOOP_RESTARTS)
+  if (looping) return { reason: 'CrashLoop', container: looping }
+  const deadline = at(target.status.deployStartedAt) + seconds(env.rollout.progressDeadlineSeconds)
+  if (now < deadline) return undefined
+  const probed = incoming.find((c) => c.lastProbeError !== undefined && c.verdict !== 'healthy')
+  return probed
+    ? { reason: 'HealthCheckFailed', container: probed }
+    : { reason: 'ProgressDeadlineExceeded', container: incoming.find((c) => c.verdict !== 'healthy') }
+}
+
+/** A switched revision that lost a replica, restarted one or was cancelled before it became Active. */
+function drainFailure(
+  env: EnvironmentView,
+  target: RevisionView,
+  incoming: ObservedContainer[],
+  ready: ObservedContainer[],
+): { reason: string; container?: ObservedContainer } | undefined {
+  if (target.cancelRequested) return { reason: 'Cancelled' }
+  const restarted = incoming.find(
+    (c) => c.restartCount > (target.status.restartsAtSwitch?.[c.id] ?? 0) || !c.running,
+  )
+  if (restarted) return { reason: 'CrashLoop', container: restarted }
+  if (ready.length < env.replicas) {
+    return { reason: 'HealthCheckFailed', container: incoming.find((c) => c.verdict !== 'healthy') }
+  }
+  return undefined
+}
+
+function restartCounts(containers: ObservedContainer[]): Record<string, number> {
+  return Object.fromEntries(containers.map((c) => [c.id, c.restartCount]))
+}
+
+/**
+ * The incoming revision failed (or was cancelled) before it became Active: remove it, and start the
+ * active revision's containers again if they were stopped (StopFirst, or the switch had begun).
+ */
+function failRollout(
+  env: EnvironmentView,
+  active: RevisionView | undefined,
+  target: RevisionView,
+  incoming: ObservedContainer[],
+  outgoing: ObservedContainer[],
+  failure: { reason: string; container?: ObservedContainer },
+): Plan {
+  // StartFirst never leaves the active revision down; StopFirst brings it back with autoRollback.
+  const restore = env.rollout.autoRollback || env.rollout.strategy === 'StartFirst'
+  const cancelled = failure.reason === 'Cancelled'
+  const revisionAction: Action = cancelled
+    ? {
+        type: 'revision',
+        deploymentId: target.id,
+        patch: { phase: 'Cancelled', message: MESSAGES.Cancelled, finishedAt: new Date().toISOString() },
+      }
+    : failRevision(target, failure.reason, failure.container, Boolean(active))
+  const actions: Action[] = [
+    ...incoming.map((c): Action => ({ type: 'remove', containerId: c.id })),
+    ...(restore
+      ? outgoing.filter((c) => !c.running).map((c): Action => ({ type: 'start', containerId: c.id }))
+      : []),
+    revisionAction,
+  ]
+  const status = environmentStatus(env, active, active, outgoing, active ? 'Degraded' : 'Failed')
+  if (active && !cancelled) status.reason = 'RolledBack'
+  if (cancelled) status.phase = active ? 'Available' : 'Pending'
+  const outcome = cancelled
+    ? undefined
+    : { type: 'Failed' as const, deploymentId: target.id, reason: failure.reason }
+  return { actions, status, requeueAfterMs: 250, outcome }
+}
+
+/** After the switch: the old containers serve in-flight requests for drainSeconds, then stop. */
+function planDrain(
+  env: EnvironmentView,
+  active: RevisionView | undefined,
+  target: RevisionView,
+  incoming: ObservedContainer[],
+  outgoing: ObservedContainer[],
+  cleanup: Action[],
+  now: number,
+): Plan {
+  const drainEnds = at(target.status.switchedAt) + seconds(env.rollout.drainSeconds)
+  const ready = incoming.filter((c) => c.running && c.verdict === 'healthy')
+  // Until it is Active the new revision can still fail (or be cancelled): the old one then serves again.
+  const failure = drainFailure(env, target, incoming, ready)
+  if (failure) return failRollout(env, active, target, incoming, outgoing, failure)
+  if (now < drainEnds) {
+    const status = environmentStatus(env, active, target, ready, 'Progressing')
+    return { actions: cleanup, status, requeueAfterMs: drainEnds - now }
+  }
+  // The old containers are stopped first, in their own pass: the bake window starts once they are.
+  const stillRunning = outgoing.filter((c) => c.running)
+  if (stillRunning.length > 0) {
+    const stops = stillRunning.map((c): Action => ({ type: 'stop', containerId: c.id }))
+    const status = environmentStatus(env, active, target, ready, 'Progressing')
+    return { actions: [...cleanup, ...stops], status, requeueAfterMs: 0 }
+  }
+  const readyAt = new Date(now).toISOString()
+  const actions: Action[] = [
+    ...cleanup,
+    {
+      type: 'revision',
+      deploymentId: target.id,
+      patch: {
+        phase: 'Active',
+        readyAt,
+        finishedAt: readyAt,
+        restartsAtReady: restartCounts(incoming),
+        ...(active ? { previousDeployment: active.id } : {}),
+      },
+    },
+    ...(active
+      ? [{ type: 'revision' as const, deploymentId: active.id, patch: { phase: 'Superseded' } }]
+      : []),
+  ]
+  const activated = { ...target, phase: 'Active' }
+  const status = environmentStatus(env, activated, activated, ready, 'Available')
+  return {
+    actions,
+    status,
+    requeueAfterMs: seconds(env.rollout.monitorSeconds) || 1000,
+    outcome: { type: 'Active', deploymentId: target.id },
+  }
+}
