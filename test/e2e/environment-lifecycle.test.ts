@@ -112,7 +112,11 @@ test('a revision that crashes in its bake window is rolled back automatically', 
   try {
     const before = (await available()).activeDeployment as { id: string }
     const crashing = await world.deploy(image, {
-      command: ['sh', '-c', '/bin/busybox httpd -p 8080 -h /www; /bin/busybox sleep 4; exit 1'],
+      command: [
+        'sh',
+        '-c',
+        '/bin/busybox httpd -p 8080 -h /www; /bin/busybox sleep 4; echo giving up >&2; exit 1',
+      ],
     })
     await waitFor(
       'the crashing revision to become Active first',
@@ -133,6 +137,11 @@ test('a revision that crashes in its bake window is rolled back automatically', 
       { timeoutMs: 20_000 },
     )
     assert.deepEqual([failed.reason, failed.rolledBack], ['CrashLoop', true])
+    assert.match(
+      String(failed.message),
+      /last log lines:\n[\s\S]*giving up/,
+      'the message quotes the container',
+    )
     const restarts = (await world.metrics.containerRestarts.get()).values[0]?.value ?? 0
     assert.ok(restarts >= 1, `the crash was counted as a restart (${restarts})`)
     assert.deepEqual(driver.errors, [])

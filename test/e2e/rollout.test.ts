@@ -171,3 +171,43 @@ test('cancelling a deploying revision removes its containers; the active one ser
     await driver.stop()
   }
 })
+
+test('stop-first stops the old revision before the new one starts, then serves the new one', async () => {
+  await world.db.pool.query(
+    `update environments set spec = jsonb_set(spec, '{rollout,strategy}', '"StopFirst"') where id = $1`,
+    [world.environmentId],
+  )
+  const driver = world.drive()
+  try {
+    const old = ((await world.environmentStatus()).activeDeployment as { id: string }).id
+    const next = await world.deploy(images.v1)
+    const oldRunningWhenNewAppeared = await waitFor(
+      'the new container',
+      async () => {
+        const created = await docker.listContainers({
+          all: true,
+          filters: { label: [`dev.gilgal.deployment=${next}`] },
+        })
+        if (created.length === 0) return undefined
+        const running = await docker.listContainers({ filters: { label: [`dev.gilgal.deployment=${old}`] } })
+        return { count: running.length }
+      },
+      { timeoutMs: 20_000 },
+    )
+    assert.equal(oldRunningWhenNewAppeared.count, 0, 'the old containers had stopped')
+    await waitFor(
+      'the new revision Active',
+      async () => ((await world.statusOf(next)).phase === 'Active' ? true : undefined),
+      { timeoutMs: 20_000 },
+    )
+    const status = await waitFor('the environment to serve it', async () => {
+      const current = await world.environmentStatus()
+      return current.phase === 'Available' && (current.activeDeployment as { id: string }).id === next
+        ? current
+        : undefined
+    })
+    assert.equal(await (await fetch((status.urls as string[])[0]!)).text(), 'v1\n')
+  } finally {
+    await driver.stop()
+  }
+})

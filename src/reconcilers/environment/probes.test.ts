@@ -87,3 +87,15 @@ test('failures in the start period do not count; a refused connection says so', 
   const { lastError } = await probes.probe(closed, patient, t + 4000)
   assert.equal(lastError, 'GET /healthz failed: connection refused')
 })
+
+test('tcp probes pass on a connection and fail on a refusal; none always passes', async () => {
+  const probes = new ProbeTracker()
+  const t = Date.parse('2026-11-25T12:00:10Z')
+  const tcp = { ...check, http: undefined, tcp: {}, healthyThreshold: 1 }
+  assert.equal((await probes.probe(container(), tcp, t)).verdict, 'healthy')
+  const closed = { ...container(), id: 'c2', address: { host: '127.0.0.1', port: 9 } }
+  const refused = await probes.probe(closed, tcp, t)
+  assert.deepEqual(refused, { verdict: 'starting', lastError: 'tcp: connection refused' })
+  const none = { ...check, http: undefined, none: true as const, healthyThreshold: 1 }
+  assert.equal((await probes.probe({ ...closed, id: 'c3' }, none, t)).verdict, 'healthy')
+})

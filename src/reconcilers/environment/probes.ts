@@ -152,6 +152,8 @@ function tcpProbe(address: { host: string; port: number }, timeoutMs: number): P
     }
     socket.once('connect', () => done())
     socket.once('timeout', () => done(`tcp: no connection within ${timeoutMs} ms`))
-    socket.once('error', (error: NodeJS.ErrnoException) => done(`tcp: ${error.code ?? error.message}`))
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done(`tcp: ${CONNECTION_ERRORS[error.code ?? ''] ?? error.code ?? error.message}`),
+    )
   })
 }
