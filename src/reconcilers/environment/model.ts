@@ -74,5 +74,8 @@ export interface Plan {
   outcome?: { type: 'Failed' | 'RolledBack' | 'Active'; deploymentId: string; reason?: string }
 }
 
+/** How soon to look again while containers are starting: a new one is routed to as soon as it answers. */
+export const STARTING_REQUEUE_MS = 100
+
 /** Restarts after which a container counts as crash-looping. */
 export const CRASH_LOOP_RESTARTS = 3

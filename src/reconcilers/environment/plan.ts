@@ -1,5 +1,6 @@
 import {
   CRASH_LOOP_RESTARTS,
+  STARTING_REQUEUE_MS,
   type Action,
   type EnvironmentView,
   type ObservedContainer,
@@ -94,7 +95,11 @@ function planSteady(
   if (crashLooping) status.reason = 'CrashLoop'
   else if (rolledBack) status.reason = 'RolledBack'
   const settled = !crashLooping && ready.length >= env.replicas && !baking && actions.length === 0
-  return { actions, status, requeueAfterMs: settled ? undefined : baking ? bakeEnds - now : 250 }
+  return {
+    actions,
+    status,
+    requeueAfterMs: settled ? undefined : baking ? bakeEnds - now : STARTING_REQUEUE_MS,
+  }
 }
 
 /** Create missing replicas, start stopped ones, remove those beyond `replicas` (scale in place). */

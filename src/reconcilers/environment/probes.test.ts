@@ -55,14 +55,14 @@ test('healthy after healthyThreshold passes; probes keep their interval once a c
   assert.equal((await probes.probe(container(), check, t + 1000)).verdict, 'healthy')
 })
 
-test('a starting container is probed every 250 ms, but failures count once per interval', async () => {
+test('a starting container is probed every 100 ms, but failures count once per interval', async () => {
   const probes = new ProbeTracker()
   const t = Date.parse('2026-11-25T12:00:10Z')
   status = 500
   const first = await probes.probe(container(), check, t)
   assert.deepEqual(first, { verdict: 'starting', lastError: 'GET /healthz answered 500' })
   assert.equal(
-    (await probes.probe(container(), check, t + 250)).verdict,
+    (await probes.probe(container(), check, t + 100)).verdict,
     'starting',
     'the second failure came too soon to count',
   )

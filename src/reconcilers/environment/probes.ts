@@ -30,7 +30,7 @@ interface Record_ {
 
 // Until a container first passes, it is probed this often (at most): a new revision is switched to
 // as soon as it answers, not an interval later.
-const STARTUP_PROBE_MS = 250
+const STARTUP_PROBE_MS = 100
 
 /**
  * Probe results per container, kept in memory (a restarted controller probes again from scratch:

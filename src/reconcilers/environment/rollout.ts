@@ -1,5 +1,6 @@
 import {
   CRASH_LOOP_RESTARTS,
+  STARTING_REQUEUE_MS,
   type Action,
   type EnvironmentView,
   type ObservedContainer,
@@ -57,7 +58,7 @@ export function planRollout(
     return {
       actions,
       status: environmentStatus(env, active, target, outgoing, 'Progressing'),
-      requeueAfterMs: 250,
+      requeueAfterMs: STARTING_REQUEUE_MS,
     }
   }
   if (target.status.switchedAt) return planDrain(env, active, target, incoming, outgoing, cleanup, now)
@@ -85,7 +86,7 @@ export function planRollout(
   return {
     actions,
     status: environmentStatus(env, active, target, outgoing, 'Progressing'),
-    requeueAfterMs: 250,
+    requeueAfterMs: STARTING_REQUEUE_MS,
   }
 }
 
@@ -164,7 +165,7 @@ function failRollout(
   const outcome = cancelled
     ? undefined
     : { type: 'Failed' as const, deploymentId: target.id, reason: failure.reason }
-  return { actions, status, requeueAfterMs: 250, outcome }
+  return { actions, status, requeueAfterMs: STARTING_REQUEUE_MS, outcome }
 }
 
 /** After the switch: the old containers serve in-flight requests for drainSeconds, then stop. */
