@@ -207,6 +207,29 @@ test('a rollback through the API restores the older env and secrets exactly, wit
   }
 })
 
+test("a container that merely has a replica's name is not Gilgal's: left alone, and the deploy says why", async () => {
+  const { rows } = await world.db.pool.query('select latest_revision from environments where id = $1', [
+    world.environmentId,
+  ])
+  const name = `gilgal-${world.projectName}-production-r${rows[0].latest_revision + 1}-0`
+  const squatter = await docker.createContainer({ name, Image: image, Labels: testLabels() })
+  const driver = world.drive()
+  try {
+    const id = await world.deploy(image)
+    const error = await waitFor('the conflict', async () => driver.errors.at(-1))
+    assert.match(error.message, new RegExp(`a container named ${name} exists and is not this environment's`))
+    assert.equal((await squatter.inspect()).Id, squatter.id, 'untouched')
+    await squatter.remove({ force: true })
+    await waitFor(
+      'the deploy to go on',
+      async () => ((await world.statusOf(id)).phase === 'Active' ? true : undefined),
+      { timeoutMs: 20_000 },
+    )
+  } finally {
+    await driver.stop()
+  }
+})
+
 test('garbage collection removes a labelled orphan and never touches an unlabelled container', async () => {
   const orphanLabels = {
     ...world.owner.labels,

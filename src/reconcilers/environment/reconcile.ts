@@ -216,7 +216,12 @@ async function createReplica(
   try {
     await deps.runtime.startContainer(await deps.runtime.createContainer(spec))
   } catch (error) {
-    if (!(error instanceof DockerConflictError)) throw error // created by an earlier, interrupted pass
+    // The planner asks for a replica only when none of ours is listed: the name is somebody else's.
+    if (!(error instanceof DockerConflictError)) throw error
+    throw new DockerConflictError(
+      `a container named ${spec.name} exists and is not this environment's; Gilgal will not touch it`,
+      { cause: error },
+    )
   }
 }
 
