@@ -11,19 +11,21 @@ export interface BuildInputs {
 }
 
 /**
- * `gilgal/<project>:<commit12>-<hash8>` (issue 5): an image is reused whenever a revision asks for the
- * same commit with the same build inputs, so a config-only change never rebuilds. Keys are sorted so
- * the order build args were written in does not matter.
+ * `gilgal/<project>:<commit12>-<hash8>` (issue 5): an image is reused whenever a revision of the
+ * project asks for the same commit with the same build inputs, so a config-only change never rebuilds.
+ * The hash covers the project's id: names are unique per owner only, and one project must never run
+ * (or garbage-collect) another's image. Keys are sorted so build args' order does not matter.
  */
-export function imageTag(project: string, commit: string, inputs: BuildInputs): string {
+export function imageTag(project: { id: string; name: string }, commit: string, inputs: BuildInputs): string {
   const canonical = JSON.stringify({
+    project: project.id,
     dockerfile: inputs.dockerfile,
     path: inputs.path,
     target: inputs.target,
     buildArgs: Object.fromEntries(Object.entries(inputs.buildArgs).sort(([a], [b]) => a.localeCompare(b))),
   })
   const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 8)
-  return `gilgal/${project}:${commit.slice(0, 12)}-${hash}`
+  return `gilgal/${project.name}:${commit.slice(0, 12)}-${hash}`
 }
 
 const PUBLIC_PREFIXES = ['NEXT_PUBLIC_', 'VITE_', 'REACT_APP_', 'PUBLIC_']

@@ -50,7 +50,9 @@ export async function collectGarbage(deps: GarbageDeps): Promise<Collected> {
     collected.networks++
   }
   for (const image of images) {
-    const unused = !owners.keptImageIds.has(image.id) && now - image.createdAt > IMAGE_GRACE_MS
+    // An image a live revision records is never collected, whatever its labels say.
+    if (owners.keptImageIds.has(image.id)) continue
+    const unused = now - image.createdAt > IMAGE_GRACE_MS
     if (!orphaned(image.labels) && !unused) continue
     await deps.runtime.removeImage(image.id)
     collected.images++

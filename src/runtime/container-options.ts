@@ -64,7 +64,16 @@ export function describeContainer(info: Docker.ContainerInspectInfo): ContainerD
     dockerHealth: health ? (health.Status as ContainerDetails['dockerHealth']) : undefined,
     dockerHealthOutput: health?.Log?.at(-1)?.Output.trim(),
     address: addressOf(info),
+    networkAddress: networkAddressOf(info),
   }
+}
+
+function networkAddressOf(info: Docker.ContainerInspectInfo): ContainerDetails['networkAddress'] {
+  const ip = Object.values(info.NetworkSettings.Networks ?? {}).find(
+    (network) => network.IPAddress,
+  )?.IPAddress
+  const port = Object.keys(info.Config.ExposedPorts ?? {}).find((p) => p.endsWith('/tcp'))
+  return ip && port ? { host: ip, port: Number.parseInt(port, 10) } : undefined
 }
 
 function addressOf(info: Docker.ContainerInspectInfo): ContainerDetails['address'] {

@@ -81,11 +81,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
           const existing = (await engine.listNetworks({ filters: { name: [name] } })).find(
             (n) => n.Name === name,
           )
-          if (existing && !owner.owns(existing.Labels))
-            throw new DockerConflictError(`network ${name} exists and is not this installation's`)
-          if (existing && existing.Labels?.[LABELS.managed] !== 'true')
-            throw new DockerConflictError(`network ${name} exists and is not Gilgal's`)
-          if (existing) return
+          if (existing) return assertOurNetwork(name, existing.Labels ?? {}, labels, owner)
           try {
             await engine.createNetwork({
               Name: name,
@@ -145,6 +141,21 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
         }
       }),
   }
+}
+
+/** A network of this name exists: it must be Gilgal's, this installation's and this project's. */
+function assertOurNetwork(
+  name: string,
+  found: Record<string, string>,
+  wanted: Record<string, string>,
+  owner: Ownership,
+): void {
+  if (found[LABELS.managed] !== 'true')
+    throw new DockerConflictError(`network ${name} exists and is not Gilgal's`)
+  if (!owner.owns(found))
+    throw new DockerConflictError(`network ${name} belongs to another Gilgal installation`)
+  if (wanted[LABELS.project] && found[LABELS.project] !== wanted[LABELS.project])
+    throw new DockerConflictError(`network ${name} belongs to another project`)
 }
 
 /** Runs `work` for `key` unless a run for it is already under way, whose result it then shares. */

@@ -101,6 +101,7 @@ function fakeContainer(id: string, spec: ContainerSpec): FakeContainer {
     dockerHealth: undefined,
     dockerHealthOutput: undefined,
     address: spec.port ? { host: '127.0.0.1', port: spec.port } : undefined,
+    networkAddress: undefined,
     spec,
   }
 }

@@ -53,6 +53,11 @@ export interface ContainerDetails {
   dockerHealthOutput: string | undefined
   /** Where the controller reaches the app: the published loopback port, else the network address. */
   address: { host: string; port: number } | undefined
+  /**
+   * The app's own address on its network. A TCP probe must use it: the published port is Docker's
+   * proxy, which accepts connections whether or not the app listens.
+   */
+  networkAddress: { host: string; port: number } | undefined
 }
 
 /** An image or network Gilgal made, as listed by its labels. */

@@ -60,6 +60,21 @@ export async function mergeDeploymentStatus(pool: Pool | PoolClient, id: string,
   await pool.query(prepared('update deployments set status = status || $2::jsonb where id = $1', [id, patch]))
 }
 
+/**
+ * Marks a revision Building, unless it has meanwhile been settled (superseded, cancelled) while it
+ * waited for a build slot. Says whether the build should go ahead.
+ */
+export async function startBuilding(pool: Pool, id: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    prepared(
+      `update deployments set status = status || jsonb_build_object('phase', 'Building', 'buildStartedAt', now())
+        where id = $1 and coalesce(status->>'phase', 'Queued') in ('Queued', 'Building')`,
+      [id],
+    ),
+  )
+  return rowCount === 1
+}
+
 export async function isCancelRequested(pool: Pool, id: string): Promise<boolean> {
   const { rows } = await pool.query<{ cancelled: boolean }>(
     prepared('select cancel_requested_at is not null as cancelled from deployments where id = $1', [id]),

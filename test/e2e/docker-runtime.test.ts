@@ -9,6 +9,7 @@ import { testEnv } from '../helpers/db.js'
 import { buildBusyboxImage, docker, removeTestObjects, testLabels } from '../helpers/docker.js'
 import { freePort } from '../helpers/net.js'
 import { waitFor } from '../helpers/wait.js'
+import { ProbeTracker } from '../../src/reconcilers/environment/probes.js'
 
 const { runId } = testEnv()
 const image = `gilgal-test/runtime:${runId}`
@@ -124,4 +125,53 @@ test('a revision container: env as data, limits, restart policy, network, publis
     await runtime.removeNetwork(network)
   }
   assert.equal(await runtime.inspectContainer(id), undefined)
+})
+
+test("a tcp probe asks the app itself, not Docker's proxy in front of its published port", async () => {
+  const network = `gilgal-test-tcp-${runId}`
+  await runtime.ensureNetwork(network, testLabels())
+  const check = {
+    tcp: {},
+    intervalSeconds: 1,
+    timeoutSeconds: 1,
+    healthyThreshold: 1,
+    failureThreshold: 3,
+    startPeriodSeconds: 0,
+  }
+  const started: string[] = []
+  try {
+    for (const [name, command] of [
+      ['silent', ['sleep', '600']],
+      ['listening', null],
+    ] as const) {
+      const id = await runtime.createContainer({
+        name: `gilgal-test-tcp-${name}-${runId}`,
+        image,
+        labels: testLabels(),
+        command: command ? [...command] : null,
+        port: 8080,
+        publish: true,
+        network,
+      })
+      started.push(id)
+      await runtime.startContainer(id)
+    }
+    const [silent, listening] = await Promise.all(started.map((id) => runtime.inspectContainer(id)))
+    assert.ok(silent?.networkAddress && silent.address, 'both addresses are known')
+    const probes = new ProbeTracker()
+    const refused = await probes.probe(silent, check, Date.now())
+    assert.deepEqual(refused, { verdict: 'starting', lastError: 'tcp: connection refused' })
+    const accepted = await waitFor('the listening app to pass', async () => {
+      const result = await new ProbeTracker().probe(
+        (await runtime.inspectContainer(started[1]!))!,
+        check,
+        Date.now(),
+      )
+      return result.verdict === 'healthy' ? result : undefined
+    })
+    assert.equal(accepted.verdict, 'healthy', JSON.stringify(listening?.networkAddress))
+  } finally {
+    for (const id of started) await runtime.removeContainer(id)
+    await runtime.removeNetwork(network)
+  }
 })

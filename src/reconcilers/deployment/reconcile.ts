@@ -14,6 +14,7 @@ import {
   isCancelRequested,
   mergeDeploymentStatus,
   readBuildState,
+  startBuilding,
   type BuildState,
 } from '../../store/builds.js'
 import type { Pool } from '../../store/pool.js'
@@ -76,6 +77,8 @@ export function createDeploymentReconciler(deps: DeploymentReconcilerDeps): Reco
 }
 
 async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: AbortSignal): Promise<void> {
+  // Settled (superseded by a newer revision, cancelled) while it waited for a build slot: no build.
+  if (!(await startBuilding(deps.pool, state.id))) return
   const log = await DeploymentLogWriter.open(deps.pool, state.id)
   const cancel = new AbortController()
   const onAbort = () => cancel.abort()
@@ -88,7 +91,6 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
     )
   }, deps.cancelPollMs ?? 500)
   const startedAt = performance.now()
-  await mergeDeploymentStatus(deps.pool, state.id, { phase: 'Building', buildStartedAt: new Date() })
   let workspace: string | undefined
   try {
     const built = await produceImage(deps, state, cancel.signal, log, (dir) => (workspace = dir))

@@ -66,7 +66,12 @@ async function buildFromGit(
   await recordDetectedFramework(deps.pool, state.projectId, framework)
   const { buildArgs, fromEnv } = buildArgsFor(spec.build?.args ?? {}, spec.env ?? {})
   const target = spec.build?.target ?? null
-  const tag = imageTag(state.projectName, commit, { dockerfile, path: git.path, target, buildArgs })
+  const tag = imageTag({ id: state.projectId, name: state.projectName }, commit, {
+    dockerfile,
+    path: git.path,
+    target,
+    buildArgs,
+  })
   const result = { commit, imageTag: tag, framework, buildArgsFromEnv: fromEnv }
   await deps.fence?.assertCurrent()
   const existing = await findImage(deps.engine, tag)

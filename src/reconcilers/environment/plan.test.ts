@@ -111,8 +111,8 @@ describe('environment planner', () => {
       [container('r1'), failing],
       T0 + 61_000,
     )
-    assert.deepEqual(types(plan.actions), ['remove:r2-c0', 'revision:r2:Failed'])
-    const fail = plan.actions[1] as Extract<Action, { type: 'revision' }>
+    assert.deepEqual(types(plan.actions), ['revision:r2:Failed', 'remove:r2-c0'])
+    const fail = plan.actions[0] as Extract<Action, { type: 'revision' }>
     assert.equal(fail.patch.reason, 'HealthCheckFailed')
     assert.match(String(fail.patch.message), /GET \/ answered 500/)
     assert.equal(fail.patch.rolledBack, true)
@@ -193,7 +193,7 @@ describe('environment planner', () => {
       [container('r1'), container('r2')],
       T0 + 1000,
     )
-    assert.deepEqual(types(plan.actions), ['remove:r2-c0', 'revision:r2:Cancelled'])
+    assert.deepEqual(types(plan.actions), ['revision:r2:Cancelled', 'remove:r2-c0'])
     assert.equal(plan.status.phase, 'Available')
   })
 
@@ -266,23 +266,58 @@ test('the environment stays Degraded / RolledBack while its newest revision is t
 })
 
 describe('what the review found', () => {
-  test('a revision deployed again starts clean: no stale switch, readiness or previous revision', () => {
-    const stale = revision(1, 'Superseded', {
-      switchedAt: iso(T0),
-      readyAt: iso(T0),
-      previousDeployment: 'r0',
-    })
-    const plan = planEnvironment(env(), [stale, revision(2, 'Failed', { rolledBack: true })], [], T0 + 60_000)
-    const deploying = plan.actions.find((a) => a.type === 'revision') as Extract<Action, { type: 'revision' }>
-    assert.deepEqual(
-      [
-        deploying.patch.phase,
-        deploying.patch.switchedAt,
-        deploying.patch.readyAt,
-        deploying.patch.previousDeployment,
-      ],
-      ['Deploying', null, null, null],
+  test('a revision passed over (Superseded) is never deployed unasked when a newer one fails', () => {
+    const skipped = revision(2, 'Superseded')
+    const plan = planEnvironment(
+      env(),
+      [revision(1, 'Active'), skipped, revision(3, 'Failed', { rolledBack: true })],
+      [container('r1')],
+      T0,
     )
+    assert.deepEqual(plan.actions, [])
+    assert.deepEqual((plan.status.activeDeployment as { id: string }).id, 'r1')
+  })
+
+  test('stop-first keeps the old revision stopped while the new one starts; a cancel before then stops nothing', () => {
+    const stopFirst = env({ rollout: { ...env().rollout, strategy: 'StopFirst' } })
+    const deploying = revision(2, 'Deploying', { deployStartedAt: iso(T0) })
+    const plan = planEnvironment(
+      stopFirst,
+      [revision(1, 'Active'), deploying],
+      [container('r1'), container('r2', 0, { verdict: 'starting' })],
+      T0 + 500,
+    )
+    assert.deepEqual(
+      types(plan.actions),
+      ['stop:r1-c0'],
+      'the old one was up again (a crash before the stop): down it goes',
+    )
+    const cancelled = { ...revision(2, 'Building'), cancelRequested: true }
+    const cancel = planEnvironment(stopFirst, [revision(1, 'Active'), cancelled], [container('r1')], T0)
+    assert.deepEqual(types(cancel.actions), ['revision:r2:Cancelled'])
+  })
+
+  test('in the drain, a replica not yet proven (a new term re-probes) or a scale-up waits; nothing fails', () => {
+    const switched = revision(2, 'Deploying', {
+      deployStartedAt: iso(T0),
+      switchedAt: iso(T0),
+      restartsAtSwitch: { 'r2-c0': 0 },
+    })
+    const reprobing = planEnvironment(
+      env(),
+      [revision(1, 'Active'), switched],
+      [container('r1'), container('r2', 0, { verdict: 'starting' })],
+      T0 + 10_000,
+    )
+    assert.deepEqual([reprobing.actions, reprobing.outcome], [[], undefined])
+    const scaledUp = planEnvironment(
+      env({ replicas: 2 }),
+      [revision(1, 'Active'), switched],
+      [container('r1'), container('r2')],
+      T0 + 10_000,
+    )
+    assert.deepEqual(types(scaledUp.actions), ['create:r2/1'])
+    assert.equal(scaledUp.outcome, undefined)
   })
 
   test('a switched revision that loses a container during the drain fails, and the old one serves again', () => {
@@ -300,7 +335,7 @@ describe('what the review found', () => {
       ],
       T0 + 3000,
     )
-    assert.deepEqual(types(plan.actions), ['remove:r2-c0', 'start:r1-c0', 'revision:r2:Failed'])
+    assert.deepEqual(types(plan.actions), ['revision:r2:Failed', 'start:r1-c0', 'remove:r2-c0'])
     assert.equal(plan.outcome?.reason, 'CrashLoop')
   })
 

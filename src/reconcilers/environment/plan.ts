@@ -31,7 +31,8 @@ export function planEnvironment(
   const active = newestFirst.find((r) => r.phase === 'Active')
   // A revision routes already point at is finished (or failed) before a newer one starts.
   const switching = newestFirst.find((r) => r.phase === 'Deploying' && r.status.switchedAt)
-  const target = switching ?? newestFirst.find((r) => !TERMINAL.has(r.phase))
+  // Superseded revisions never come back by themselves (a rollback makes a new revision).
+  const target = switching ?? newestFirst.find((r) => !TERMINAL.has(r.phase) && r.phase !== 'Superseded')
   if (env.paused) return { actions: [], status: { ...env.status, phase: env.status.phase ?? 'Pending' } }
   if (!target) return planIdle(env, newestFirst, containers)
   if (active && target.id === active.id) return planSteady(env, active, newestFirst, containers, now)

@@ -39,6 +39,7 @@ function container(startedAt = '2026-11-25T12:00:00Z'): ContainerDetails {
     dockerHealth: undefined,
     dockerHealthOutput: undefined,
     address: { host: '127.0.0.1', port: (server.address() as AddressInfo).port },
+    networkAddress: undefined,
   }
 }
 

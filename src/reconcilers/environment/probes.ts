@@ -104,7 +104,7 @@ async function probeOnce(container: ContainerDetails, check: HealthCheckSpec): P
   }
   if (!container.address) return 'the container has no address'
   const timeoutMs = check.timeoutSeconds * 1000
-  if (check.tcp) return tcpProbe(container.address, timeoutMs)
+  if (check.tcp) return tcpProbe(container.networkAddress ?? container.address, timeoutMs)
   return httpProbe(container.address, check.http?.path ?? '/', timeoutMs)
 }
 

@@ -26,13 +26,15 @@ export function planRollout(
   const outgoing = active ? containers.filter((c) => c.deploymentId === active.id) : []
   const strangers = containers.filter((c) => c.deploymentId !== target.id && c.deploymentId !== active?.id)
   const cleanup: Action[] = strangers.map((c) => ({ type: 'remove', containerId: c.id }))
+  // StopFirst: the old revision is down before (and while) the new one starts; never both running.
+  const stopOld = env.rollout.strategy === 'StopFirst' ? stops(outgoing) : []
+  if (target.phase !== 'Deploying' && target.cancelRequested) {
+    return failRollout(env, active, target, incoming, outgoing, { reason: 'Cancelled' })
+  }
   if (target.phase !== 'Deploying') {
-    const stopFirst = env.rollout.strategy === 'StopFirst'
     const actions: Action[] = [
       ...cleanup,
-      ...(stopFirst
-        ? outgoing.filter((c) => c.running).map((c): Action => ({ type: 'stop', containerId: c.id }))
-        : []),
+      ...stopOld,
       {
         type: 'revision',
         deploymentId: target.id,
@@ -82,12 +84,16 @@ export function planRollout(
     const drain = planDrain(env, active, switched, incoming, outgoing, [], now)
     return { ...drain, actions: [...actions, ...drain.actions] }
   }
-  const actions = [...cleanup, ...replicaActions(target.id, incoming, env.replicas)]
+  const actions = [...cleanup, ...stopOld, ...replicaActions(target.id, incoming, env.replicas)]
   return {
     actions,
     status: environmentStatus(env, active, target, outgoing, 'Progressing'),
     requeueAfterMs: STARTING_REQUEUE_MS,
   }
+}
+
+function stops(containers: ObservedContainer[]): Action[] {
+  return containers.filter((c) => c.running).map((c): Action => ({ type: 'stop', containerId: c.id }))
 }
 
 /** Why the incoming revision has failed, if it has. */
@@ -113,17 +119,17 @@ function drainFailure(
   env: EnvironmentView,
   target: RevisionView,
   incoming: ObservedContainer[],
-  ready: ObservedContainer[],
 ): { reason: string; container?: ObservedContainer } | undefined {
   if (target.cancelRequested) return { reason: 'Cancelled' }
-  const restarted = incoming.find(
-    (c) => c.restartCount > (target.status.restartsAtSwitch?.[c.id] ?? 0) || !c.running,
-  )
-  if (restarted) return { reason: 'CrashLoop', container: restarted }
-  if (ready.length < env.replicas) {
-    return { reason: 'HealthCheckFailed', container: incoming.find((c) => c.verdict !== 'healthy') }
-  }
-  return undefined
+  // Only the replicas routed to at the switch are judged: a replica added since (a scale-up) is
+  // still starting, and one beyond `replicas` (a scale-down) is on its way out.
+  const atSwitch = target.status.restartsAtSwitch ?? {}
+  const judged = incoming.filter((c) => c.id in atSwitch && c.index < env.replicas)
+  const died = judged.find((c) => !c.running || c.restartCount > atSwitch[c.id]!)
+  if (died) return { reason: 'CrashLoop', container: died }
+  // Probed unhealthy, not merely unproven (a new term re-probes from scratch).
+  const unhealthy = judged.find((c) => c.verdict === 'unhealthy')
+  return unhealthy ? { reason: 'HealthCheckFailed', container: unhealthy } : undefined
 }
 
 function restartCounts(containers: ObservedContainer[]): Record<string, number> {
@@ -152,12 +158,13 @@ function failRollout(
         patch: { phase: 'Cancelled', message: MESSAGES.Cancelled, finishedAt: new Date().toISOString() },
       }
     : failRevision(target, failure.reason, failure.container, Boolean(active))
+  // The old containers start before the new ones go: after a switch, that is the shorter gap.
   const actions: Action[] = [
-    ...incoming.map((c): Action => ({ type: 'remove', containerId: c.id })),
+    revisionAction,
     ...(restore
       ? outgoing.filter((c) => !c.running).map((c): Action => ({ type: 'start', containerId: c.id }))
       : []),
-    revisionAction,
+    ...incoming.map((c): Action => ({ type: 'remove', containerId: c.id })),
   ]
   const status = environmentStatus(env, active, active, outgoing, active ? 'Degraded' : 'Failed')
   if (active && !cancelled) status.reason = 'RolledBack'
@@ -181,8 +188,15 @@ function planDrain(
   const drainEnds = at(target.status.switchedAt) + seconds(env.rollout.drainSeconds)
   const ready = incoming.filter((c) => c.running && c.verdict === 'healthy')
   // Until it is Active the new revision can still fail (or be cancelled): the old one then serves again.
-  const failure = drainFailure(env, target, incoming, ready)
+  const failure = drainFailure(env, target, incoming)
   if (failure) return failRollout(env, active, target, incoming, outgoing, failure)
+  const routed = ready.filter((c) => c.index < env.replicas)
+  if (routed.length < env.replicas) {
+    // Not all proven (again) yet: the old containers keep serving, and no step is taken until they are.
+    const status = environmentStatus(env, active, target, ready, 'Progressing')
+    const actions = [...cleanup, ...replicaActions(target.id, incoming, env.replicas)]
+    return { actions, status, requeueAfterMs: STARTING_REQUEUE_MS }
+  }
   if (now < drainEnds) {
     const status = environmentStatus(env, active, target, ready, 'Progressing')
     return { actions: cleanup, status, requeueAfterMs: drainEnds - now }
