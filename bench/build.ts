@@ -1,12 +1,12 @@
 /**
  * Issue 5's build figures: the Dockerfile fixture built through Gilgal (revision inserted → status has
  * the image; that is NOTIFY, git resolve and fetch, build and the status write) against `docker build`
- * of the same context by the CLI, interleaved run by run. Uncached: every run changes a build arg the
+ * of the same context (the commit's tree) by the CLI, interleaved run by run. Uncached: every run changes a build arg the
  * RUN step reads. Cache hit: a run repeats earlier inputs (Gilgal reuses the image by tag; the CLI
  * finds every step cached).
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -25,7 +25,7 @@ import { fixtureRepository } from '../test/helpers/fixtures.js'
 import { fmt } from './api.js'
 import { summarize } from './load.js'
 
-const RUNS = 5
+const RUNS = 7
 const log = createLogger('silent')
 const run = promisify(execFile)
 
@@ -39,7 +39,8 @@ export async function runBuildBench(databaseUrl: string): Promise<string[][]> {
     while (!manager.elector.isLeader) await delay(50)
     const repo = await fixtureRepository('dockerfile-app', root)
     const revision = await revisionInserter(pool, repo.url)
-    const cli = (greeting: string) => timed(() => cliBuild(repo.dir, greeting))
+    const context = await exportedTree(repo.dir, path.join(root, 'cli-context'))
+    const cli = (greeting: string) => timed(() => cliBuild(context, greeting))
     const gilgal = (greeting: string) => timed(() => revision(greeting))
     const uncached = { gilgal: [] as number[], cli: [] as number[] }
     const cached = { gilgal: [] as number[], cli: [] as number[] }
@@ -126,6 +127,13 @@ async function revisionInserter(pool: Pool, url: string): Promise<(greeting: str
       await delay(10)
     }
   }
+}
+
+/** The committed tree without .git: the context Gilgal sends the engine. */
+async function exportedTree(repoDir: string, into: string): Promise<string> {
+  await mkdir(into)
+  await run('sh', ['-c', 'git -C "$1" archive HEAD | tar -x -C "$2"', 'sh', repoDir, into])
+  return into
 }
 
 async function cliBuild(context: string, greeting: string): Promise<void> {

@@ -117,7 +117,9 @@ export async function fetchCommit(
   const workspace = await mkdtemp(path.join(workRoot, 'build-'))
   try {
     await git(['init', '--quiet', workspace], options)
-    await git(['fetch', '--quiet', '--depth', '1', '--', url, commit], options, workspace)
+    // No tags, no auto-maintenance: the workspace lives for one build, so nothing else is worth a process.
+    const once = ['--no-tags', '--no-auto-maintenance', '--no-auto-gc']
+    await git(['fetch', '--quiet', ...once, '--depth', '1', '--', url, commit], options, workspace)
     await git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], options, workspace)
   } catch (error) {
     await removeWorkspace(workspace)

@@ -15,6 +15,8 @@ export interface BuildRequest {
   buildArgs?: Record<string, string>
   target?: string | null
   memoryBytes?: number
+  /** Paths (relative to the context) never sent to the engine, whatever .dockerignore says. */
+  exclude?: string[]
   /** CPU limit in cores. */
   cpus?: number
   signal?: AbortSignal
@@ -66,20 +68,17 @@ export async function buildImage(
   onLine: (line: BuildLine) => void,
 ): Promise<string> {
   if (request.signal?.aborted) throw new BuildCancelledError()
-  const stream = (await docker.buildImage(
-    (await packContext(request.contextDir, request.dockerfile)) as unknown as NodeJS.ReadableStream,
-    {
-      t: request.tag,
-      dockerfile: request.dockerfile,
-      labels: request.labels,
-      buildargs: request.buildArgs ?? {},
-      ...(request.target ? { target: request.target } : {}),
-      ...(request.memoryBytes ? { memory: request.memoryBytes, memswap: request.memoryBytes } : {}),
-      ...(request.cpus ? { cpuperiod: 100_000, cpuquota: Math.round(request.cpus * 100_000) } : {}),
-      rm: true,
-      forcerm: true,
-    },
-  )) as NodeJS.ReadableStream & { destroy(): void }
+  const stream = (await docker.buildImage((await packContext(request)) as unknown as NodeJS.ReadableStream, {
+    t: request.tag,
+    dockerfile: request.dockerfile,
+    labels: request.labels,
+    buildargs: request.buildArgs ?? {},
+    ...(request.target ? { target: request.target } : {}),
+    ...(request.memoryBytes ? { memory: request.memoryBytes, memswap: request.memoryBytes } : {}),
+    ...(request.cpus ? { cpuperiod: 100_000, cpuquota: Math.round(request.cpus * 100_000) } : {}),
+    rm: true,
+    forcerm: true,
+  })) as NodeJS.ReadableStream & { destroy(): void }
   const recent: string[] = []
   let imageId: string | undefined
   let failure: string | undefined
@@ -138,14 +137,19 @@ export async function findImage(docker: Docker, tag: string): Promise<string | u
  * not apply .dockerignore; the CLI does, so this keeps the CLI's meaning). The Dockerfile and
  * .dockerignore themselves are always sent, as Docker does.
  */
-async function packContext(contextDir: string, dockerfile: string): Promise<NodeJS.ReadableStream> {
+async function packContext({
+  contextDir,
+  dockerfile,
+  exclude = [],
+}: BuildRequest): Promise<NodeJS.ReadableStream> {
   const rules = await readFile(path.join(contextDir, '.dockerignore'), 'utf8').catch(() => '')
   const filter = dockerignore({ ignorecase: false }).add(rules.split('\n'))
+  const excluded = dockerignore({ ignorecase: false }).add(exclude)
   const always = new Set([path.normalize(dockerfile), '.dockerignore'])
   return pack(contextDir, {
     ignore: (name) => {
       const relative = path.relative(contextDir, name)
-      return !always.has(relative) && filter.ignores(relative)
+      return excluded.ignores(relative) || (!always.has(relative) && filter.ignores(relative))
     },
   })
 }

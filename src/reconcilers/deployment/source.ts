@@ -93,6 +93,9 @@ async function buildFromGit(
       buildArgs,
       target,
       memoryBytes: deps.buildMemoryBytes,
+      // As `docker build <git url>` does: the checkout's own .git is not the app's. Sent, it would
+      // also change every build's context (a fresh clone's index differs) and defeat the layer cache.
+      exclude: ['.git'],
       signal,
     },
     (line) => log.write(line.stream, line.message),
