@@ -1,9 +1,9 @@
 /**
  * Issue 5's build figures: the Dockerfile fixture built through Gilgal (revision inserted → status has
  * the image; that is NOTIFY, git resolve and fetch, build and the status write) against `docker build`
- * of the same context (the commit's tree) by the CLI, interleaved run by run. Uncached: every run changes a build arg the
- * RUN step reads. Cache hit: a run repeats earlier inputs (Gilgal reuses the image by tag; the CLI
- * finds every step cached).
+ * of the same context (the commit's tree) by the CLI, interleaved run by run. Uncached: every run
+ * changes a build arg the RUN step reads. Cache hit: a run repeats earlier inputs (Gilgal reuses the
+ * image by tag; the CLI finds every step cached).
  */
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'

@@ -49,8 +49,6 @@ test('public env vars become build args; build.args win; private ones stay out',
 })
 
 test("another project's build of the same commit and inputs gets its own tag", () => {
-  const inputs = { dockerfile: 'FROM x', path: '.', target: null, buildArgs: {} }
-  const commit = 'a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0'
   const namesake = { id: '6f1c6a3e-2b4d-4a8e-9c1f-000000000002', name: 'shop' }
   assert.notEqual(imageTag(namesake, commit, inputs), imageTag(shop, commit, inputs))
 })

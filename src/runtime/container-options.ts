@@ -51,6 +51,7 @@ export function describeContainer(info: Docker.ContainerInspectInfo): ContainerD
     Health?: { Status: string; Log?: Array<{ Output: string }> }
   }
   const health = state.Health
+  const networkAddress = networkAddressOf(info)
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
@@ -63,11 +64,12 @@ export function describeContainer(info: Docker.ContainerInspectInfo): ContainerD
     startedAt: state.StartedAt && !state.StartedAt.startsWith('0001') ? state.StartedAt : undefined,
     dockerHealth: health ? (health.Status as ContainerDetails['dockerHealth']) : undefined,
     dockerHealthOutput: health?.Log?.at(-1)?.Output.trim(),
-    address: addressOf(info),
-    networkAddress: networkAddressOf(info),
+    address: addressOf(info, networkAddress),
+    networkAddress,
   }
 }
 
+/** The app's own address on its network: the container's IP and the port it exposes. */
 function networkAddressOf(info: Docker.ContainerInspectInfo): ContainerDetails['networkAddress'] {
   const ip = Object.values(info.NetworkSettings.Networks ?? {}).find(
     (network) => network.IPAddress,
@@ -76,13 +78,14 @@ function networkAddressOf(info: Docker.ContainerInspectInfo): ContainerDetails['
   return ip && port ? { host: ip, port: Number.parseInt(port, 10) } : undefined
 }
 
-function addressOf(info: Docker.ContainerInspectInfo): ContainerDetails['address'] {
-  const ports = info.NetworkSettings.Ports ?? {}
-  for (const [port, bindings] of Object.entries(ports)) {
+/** The published loopback port, else the network address. */
+function addressOf(
+  info: Docker.ContainerInspectInfo,
+  networkAddress: ContainerDetails['networkAddress'],
+): ContainerDetails['address'] {
+  for (const bindings of Object.values(info.NetworkSettings.Ports ?? {})) {
     const hostPort = bindings?.[0]?.HostPort
     if (hostPort) return { host: '127.0.0.1', port: Number(hostPort) }
-    const ip = Object.values(info.NetworkSettings.Networks ?? {})[0]?.IPAddress
-    if (ip) return { host: ip, port: Number(port.split('/')[0]) }
   }
-  return undefined
+  return networkAddress
 }
