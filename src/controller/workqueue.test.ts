@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { TerminalError } from '../errors.js'
 import type { ReconcileResult } from '../reconcilers/reconciler.js'
-import { FakeClock, settle } from './fake-clock.js'
+import { FakeClock, settle } from '../../test/doubles/fake-clock.js'
 import { WorkQueue, type Outcome, type WorkQueueOptions } from './workqueue.js'
 
 interface Deferred {

@@ -31,31 +31,6 @@ const TABLES: Record<Kind, string> = {
   Deployment: 'deployments',
 }
 
-export interface ObjectState {
-  generation: number
-  deletionRequested: boolean
-  observedGeneration: number | null
-}
-
-/** What the controller needs to know of one object to act on it; undefined when the row is gone. */
-export async function readObjectState(pool: Pool, kind: Kind, id: string): Promise<ObjectState | undefined> {
-  const { rows } = await pool.query<{ generation: string; deletion: boolean; observed: string | null }>(
-    prepared(
-      `select generation, deletion_requested_at is not null as deletion, status->>'observedGeneration' as observed
-         from ${TABLES[kind]} where id = $1`,
-      [id],
-    ),
-  )
-  const row = rows[0]
-  return (
-    row && {
-      generation: Number(row.generation),
-      deletionRequested: row.deletion,
-      observedGeneration: row.observed === null ? null : Number(row.observed),
-    }
-  )
-}
-
 /**
  * Records that the controller acted on `generation` (status only: no generation bump, no notify). A
  * write for an older generation than the row's is skipped, so a slow reconcile cannot go backwards.

@@ -1,4 +1,4 @@
-import type { ContainerDetails, ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
+import type { ContainerDetails, ContainerSpec, ManagedContainer, Runtime } from '../../src/runtime/runtime.js'
 
 export interface RecordedCall {
   epoch: number

@@ -1,4 +1,4 @@
-import type { Clock } from './workqueue.js'
+import type { Clock } from '../../src/controller/workqueue.js'
 
 /** A clock that moves only when told to (tests only). Timers fire in time order as it advances. */
 export class FakeClock implements Clock {
