@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^node_modules/pg/' },
     },
     {
+      name: 'docker-lives-in-the-runtime',
+      severity: 'error',
+      comment: 'Only runtime/ talks to Docker: everything else goes through the Runtime interface.',
+      from: { path: '^src/', pathNot: '^src/runtime/' },
+      to: { path: '^node_modules/(dockerode|docker-modem)/' },
+    },
+    {
       name: 'no-test-double-in-the-product',
       severity: 'error',
       comment: 'Test doubles live in test/ and never ship in dist/.',
@@ -56,7 +63,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|node_modules)/' },
+    exclude: { path: '^dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
   },

@@ -17,7 +17,9 @@ import { ControllerManager } from '../src/controller/manager.js'
 import { createLogger } from '../src/log.js'
 import { createMetrics } from '../src/metrics/registry.js'
 import { createDeploymentReconciler } from '../src/reconcilers/deployment/reconcile.js'
-import type { Reconciler } from '../src/reconcilers/reconciler.js'
+import { createDockerRuntime } from '../src/runtime/docker-runtime.js'
+import { fencedRuntime, type Fence } from '../src/runtime/fence.js'
+import type { Reconciler } from '../src/controller/reconciler.js'
 import { createPool, type Pool } from '../src/store/pool.js'
 import { ensureLocalBaseImages, localBaseImages } from '../test/helpers/base-images.js'
 import { docker } from '../test/helpers/docker.js'
@@ -76,23 +78,25 @@ function row(name: string, samples: { gilgal: number[]; cli: number[] }, target:
 
 function deploymentController(pool: Pool, url: string, workRoot: string): ControllerManager {
   const idle: Reconciler = { reconcile: async () => ({}) }
-  const deployments = createDeploymentReconciler({
-    pool,
-    engine: docker,
-    workRoot,
-    allowLocalSources: true,
-    baseImages: localBaseImages(),
-    buildMemoryBytes: 1024 * 1024 * 1024,
-    admission: new PQueue({ concurrency: 1 }),
-    secretKeys: parseSecretKeys(`bench:${Buffer.alloc(32, 9).toString('base64')}`),
-  })
+  const admission = new PQueue({ concurrency: 1 })
+  const deployments = (fence: Fence) =>
+    createDeploymentReconciler({
+      pool,
+      runtime: fencedRuntime(createDockerRuntime(docker), fence),
+      workRoot,
+      allowLocalSources: true,
+      baseImages: localBaseImages(),
+      buildMemoryBytes: 1024 * 1024 * 1024,
+      admission,
+      secretKeys: parseSecretKeys(`bench:${Buffer.alloc(32, 9).toString('base64')}`),
+    })
   return new ControllerManager({
     pool,
     databaseUrl: url,
     log,
     metrics: createMetrics(),
     resyncSeconds: 3600,
-    buildReconcilers: () => ({ Project: idle, Environment: idle, Deployment: deployments }),
+    buildReconcilers: (fence) => ({ Project: idle, Environment: idle, Deployment: deployments(fence) }),
     onFatal: (error) => {
       throw error
     },

@@ -11,7 +11,7 @@ import { formatKey } from '../src/controller/keys.js'
 import { ControllerManager } from '../src/controller/manager.js'
 import { createLogger } from '../src/log.js'
 import { createMetrics } from '../src/metrics/registry.js'
-import type { Reconciler } from '../src/reconcilers/reconciler.js'
+import type { Reconciler } from '../src/controller/reconciler.js'
 import { createPool } from '../src/store/pool.js'
 import { fmt } from './api.js'
 import { summarize, type Latencies } from './load.js'
@@ -73,7 +73,7 @@ async function measureWakeup(url: string, writes: number): Promise<{ wake: Laten
   const waiting = new Map<string, (at: number) => void>()
   const recorder: Reconciler = {
     async reconcile(key) {
-      waiting.get(key)?.(now())
+      waiting.get(formatKey(key))?.(now())
       return {}
     },
   }

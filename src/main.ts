@@ -41,6 +41,8 @@ export async function startServer(
   const database = await openDatabase(config, log)
   const passwords = createPasswordHasher()
   const metrics = createMetrics()
+  // One engine client for the API's log reads, the controller's event watch and (fenced) its reconcilers.
+  const runtime = createDockerRuntime(createDockerClient(config.dockerHost), ownership(config.instance))
   let controller: ControllerManager | undefined
   try {
     await migrate(database.pool, log)
@@ -55,10 +57,9 @@ export async function startServer(
             passwords,
             corsOrigins: config.corsOrigins,
             allowLocalSources: config.allowLocalSources,
-            runtime: createDockerRuntime(createDockerClient(config.dockerHost), ownership(config.instance)),
+            runtime,
           })
     if (config.role !== 'api') {
-      const engine = createDockerClient(config.dockerHost)
       const builds = new PQueue({ concurrency: config.buildConcurrency })
       controller = new ControllerManager({
         pool: database.pool,
@@ -66,22 +67,10 @@ export async function startServer(
         log: log.child({ component: 'controller' }),
         metrics,
         resyncSeconds: config.resyncSeconds,
-        docker: engine,
+        runtime,
         lease: { ttlMs: config.leaseSeconds * 1000, renewMs: config.leaseRenewSeconds * 1000 },
         buildReconcilers: (fence) =>
-          createReconcilers(
-            {
-              pool: database.pool,
-              engine,
-              config,
-              secrets,
-              builds,
-              log,
-              metrics,
-              enqueue: (key) => controller?.enqueue(key),
-            },
-            fence,
-          ),
+          createReconcilers({ pool: database.pool, runtime, config, secrets, builds, log, metrics }, fence),
         onFatal,
       })
       await controller.start()

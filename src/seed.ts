@@ -1,10 +1,11 @@
 import { createPasswordHasher } from './auth/passwords.js'
 import { API_KEY_PREFIX, hashToken, newOpaqueToken } from './auth/tokens.js'
 import type { Secrets } from './config/secrets.js'
-import { flushEvents, type WriteContext } from './resources/context.js'
-import { deploy } from './resources/deployments.js'
-import { createEnvironment } from './resources/environments.js'
-import { createProject } from './resources/projects.js'
+import { deploy } from './desired-state/deployments.js'
+import { createEnvironment } from './desired-state/environments.js'
+import { createProject } from './desired-state/projects.js'
+import { flushEvents, type WriteContext } from './desired-state/write-context.js'
+import { validateEnvironmentSpec, validateProjectSpec } from './manifests/validate.js'
 import { insertApiKey } from './store/api-keys.js'
 import type { Pool } from './store/pool.js'
 import { withTransaction } from './store/tx.js'
@@ -80,15 +81,17 @@ async function seedUser(
     ownerId: created.id,
     actor: user.username,
     triggerType: 'api',
-    options: { secretKeys: secrets.secretKeys, allowLocalSources: false },
+    secretKeys: secrets.secretKeys,
     events: [],
   }
+  const policy = { allowLocalSources: false }
   const { name, displayName, repository, framework } = user.project
-  const { project } = await createProject(ctx, {
-    name,
-    spec: { displayName, framework, repository: { url: repository, ref: 'main' } },
+  const projectSpec = { displayName, framework, repository: { url: repository, ref: 'main' } }
+  const { project } = await createProject(ctx, { name, spec: validateProjectSpec(projectSpec, policy) })
+  const { environment } = await createEnvironment(ctx, project, {
+    name: user.environment.name,
+    spec: validateEnvironmentSpec(user.environment.spec, policy),
   })
-  const { environment } = await createEnvironment(ctx, project, user.environment)
   for (const ref of ['v1.1.0', 'v1.2.0'])
     await deploy(ctx, project, environment, { source: { git: { ref } } })
   await flushEvents(ctx)

@@ -84,7 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(apiKeyRoutes, { prefix: '/api/auth/api-keys', pool: deps.pool })
   const resources = {
     pool: deps.pool,
-    specOptions: { secretKeys: deps.secrets.secretKeys, allowLocalSources: deps.allowLocalSources ?? false },
+    secretKeys: deps.secrets.secretKeys,
+    sourcePolicy: { allowLocalSources: deps.allowLocalSources ?? false },
   }
   await app.register(projectRoutes, { prefix: '/api/projects', ...resources })
   await app.register(environmentRoutes, { prefix: '/api', ...resources })

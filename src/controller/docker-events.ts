@@ -1,10 +1,11 @@
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
-import type { DockerClient } from '../runtime/docker.js'
-import { watchContainerEvents, type ContainerEvent } from '../runtime/events.js'
+import type { ContainerEvent } from '../runtime/events.js'
+import type { Runtime } from '../runtime/runtime.js'
 
 export interface DockerEventOptions {
-  docker: DockerClient
+  /** Only its event stream is used (a read: no fence). */
+  runtime: Pick<Runtime, 'watchContainerEvents'>
   log: Logger
   metrics?: Metrics
   /** A managed container of this environment changed: enqueue it. */
@@ -52,8 +53,7 @@ export class DockerEventWatcher {
   private async open(afterGap: boolean): Promise<void> {
     if (this.stopped) return
     try {
-      this.closeStream = await watchContainerEvents(
-        this.options.docker,
+      this.closeStream = await this.options.runtime.watchContainerEvents(
         this.sinceSeconds,
         (event) => this.receive(event),
         (error) => this.ended(error),

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
-import { GilgalError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
 import {
@@ -11,21 +10,9 @@ import {
   renewLease,
   type LeaseConnection,
 } from '../store/leases.js'
+import { FencedError, type Fence } from '../runtime/fence.js'
 import type { Pool } from '../store/pool.js'
 import { systemClock, type Clock } from './workqueue.js'
-
-/** Thrown by a fence whose epoch is no longer current: this process must not touch Docker. */
-export class FencedError extends GilgalError {
-  constructor(epoch: number) {
-    super('GILGAL_FENCED', 503, 'Not the leader', `leadership epoch ${epoch} is over: refusing to act`)
-  }
-}
-
-/** Checks, before each Docker mutation, that the lease epoch a reconcile started under still holds. */
-export interface Fence {
-  readonly epoch: number
-  assertCurrent(): Promise<void>
-}
 
 export interface LeaderCallbacks {
   onStartedLeading(fence: Fence): void

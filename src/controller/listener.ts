@@ -1,7 +1,9 @@
 import pgListen, { type Subscriber } from 'pg-listen'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
-import { formatKey, KINDS, type Kind } from './keys.js'
+import { isCanonicalUuid } from '../model/ids.js'
+import { isKind } from '../model/kinds.js'
+import type { ObjectKey } from './keys.js'
 
 // pg-listen is CommonJS with an ES default export: from ESM the function is `.default`.
 const createSubscriber = pgListen.default
@@ -9,12 +11,10 @@ const createSubscriber = pgListen.default
 export const CHANNEL = 'gilgal_changes'
 
 export interface Change {
-  key: string
+  key: ObjectKey
   /** The trigger's clock, epoch seconds, when the change was made. */
   at?: number
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** A `gilgal_changes` payload as a work-queue key, or undefined when it is not one of ours. */
 export function parseChange(payload: string): Change | undefined {
@@ -25,8 +25,8 @@ export function parseChange(payload: string): Change | undefined {
     return undefined
   }
   const { kind, id, at } = (value ?? {}) as { kind?: unknown; id?: unknown; at?: unknown }
-  if (!KINDS.includes(kind as Kind) || typeof id !== 'string' || !UUID.test(id)) return undefined
-  return { key: formatKey({ kind: kind as Kind, id }), at: typeof at === 'number' ? at : undefined }
+  if (!isKind(kind) || !isCanonicalUuid(id)) return undefined
+  return { key: { kind, id }, at: typeof at === 'number' ? at : undefined }
 }
 
 export interface ListenerOptions {

@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import { TerminalError } from '../errors.js'
-import type { Kind } from '../kinds.js'
+import { KINDS, type Kind } from '../model/kinds.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
-import type { Reconciler } from '../reconcilers/reconciler.js'
-import { listLiveObjects } from '../store/controller.js'
+import { FencedError, type Fence } from '../runtime/fence.js'
+import type { Runtime } from '../runtime/runtime.js'
+import { listLiveObjects } from '../store/spec-tables.js'
 import type { Pool } from '../store/pool.js'
-import { formatKey, KINDS, parseKey } from './keys.js'
-import { FencedError, LeaderElector, type Fence, type LeaseOptions } from './lease.js'
-import { ChangeListener } from './listener.js'
 import { DockerEventWatcher } from './docker-events.js'
-import type { DockerClient } from '../runtime/docker.js'
+import { formatKey, parseKey, type ObjectKey } from './keys.js'
+import { LeaderElector, type LeaseOptions } from './lease.js'
+import { ChangeListener } from './listener.js'
+import type { ReconcilerSet } from './reconciler.js'
 import { WorkQueue } from './workqueue.js'
-
-export type ReconcilerSet = Record<Kind, Reconciler>
 
 export interface ManagerOptions {
   pool: Pool
@@ -27,8 +26,8 @@ export interface ManagerOptions {
   concurrency?: number
   reconcileTimeoutMs?: number
   lease?: Partial<Omit<LeaseOptions, 'pool' | 'databaseUrl' | 'log' | 'metrics'>>
-  /** When given, Docker events of managed containers enqueue their environments. */
-  docker?: DockerClient
+  /** When given, its events of managed containers enqueue their environments (reads only: unfenced). */
+  runtime?: Runtime
   /** false: no LISTEN connection, the periodic resync alone drives convergence (e.g. behind a pooler
    * that cannot LISTEN). Default true. */
   listen?: boolean
@@ -72,12 +71,12 @@ export class ControllerManager {
       metrics,
       ...options.lease,
     })
-    this.dockerEvents = options.docker
+    this.dockerEvents = options.runtime
       ? new DockerEventWatcher({
-          docker: options.docker,
+          runtime: options.runtime,
           log,
           metrics,
-          onEnvironment: (id) => this.enqueue(formatKey({ kind: 'Environment', id })),
+          onEnvironment: (id) => this.enqueue({ kind: 'Environment', id }),
           onReconnected: () => void this.resync('docker events reconnected'),
         })
       : undefined
@@ -129,8 +128,8 @@ export class ControllerManager {
     await this.elector.stop({ release: finished })
   }
 
-  enqueue(key: string): void {
-    this.queue.add(key)
+  enqueue(key: ObjectKey): void {
+    this.queue.add(formatKey(key))
     this.updateDepth()
   }
 
@@ -154,8 +153,9 @@ export class ControllerManager {
     const reconcileId = randomUUID()
     const log = this.options.log.child({ key, reconcileId })
     log.debug('reconcile started')
+    const enqueue = (other: ObjectKey) => this.enqueue(other)
     try {
-      return await reconcilers[parsed.kind].reconcile(key, signal, { reconcileId, log })
+      return await reconcilers[parsed.kind].reconcile(parsed, signal, { reconcileId, log, enqueue })
     } catch (error) {
       if (!(error instanceof FencedError)) log.warn({ err: error }, 'reconcile failed')
       throw error
@@ -170,5 +170,5 @@ export class ControllerManager {
 }
 
 function kindOf(key: string): Kind {
-  return (parseKey(key)?.kind ?? 'Project') as Kind
+  return parseKey(key)?.kind ?? 'Project'
 }

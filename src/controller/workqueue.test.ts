@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { TerminalError } from '../errors.js'
-import type { ReconcileResult } from '../reconcilers/reconciler.js'
+import type { ReconcileResult } from './reconciler.js'
 import { FakeClock, settle } from '../../test/doubles/fake-clock.js'
 import { WorkQueue, type Outcome, type WorkQueueOptions } from './workqueue.js'
 

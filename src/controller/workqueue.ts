@@ -1,6 +1,6 @@
 import PQueue from 'p-queue'
 import { coerceError, TerminalError } from '../errors.js'
-import type { ReconcileResult } from '../reconcilers/reconciler.js'
+import type { ReconcileResult } from './reconciler.js'
 
 /** Time, injected so tests are exact (kubernetes-client's `delayFn`, client-go's fake clock). */
 export interface Clock {

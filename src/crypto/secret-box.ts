@@ -72,3 +72,8 @@ export function mergeSealed(
   }
   return merged
 }
+
+/** The authenticated context of an environment variable's sealed value: its name. */
+export const secretEnvContext = (name: string) => `secretEnv:${name}`
+/** The authenticated context of a registry password: the registry's host. */
+export const registryContext = (server: string) => `registry:${server}`

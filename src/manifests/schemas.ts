@@ -2,11 +2,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { ValidationError, type FieldError } from '../errors.js'
-
-import { KINDS, type Kind } from '../kinds.js'
-
-export { KINDS }
-export type ManifestKind = Kind
+import type { Kind } from '../model/kinds.js'
+import type { Manifests } from '../model/specs.js'
 
 const SCHEMA_DIR = new URL('../../manifests/schemas/', import.meta.url)
 const SCHEMA_FILES = ['common', 'project', 'environment', 'deployment', 'manifest']
@@ -21,38 +18,48 @@ export const schemaDocuments: ReadonlyArray<{ $id: string }> = SCHEMA_FILES.map(
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
 for (const document of schemaDocuments) ajv.addSchema(structuredClone(document))
 
-function compile(file: string, pointer = ''): ValidateFunction {
-  const validate = ajv.getSchema(`${SCHEMA_ID(file)}${pointer}`)
+// The type parameter is the one claim made about validated data: the types of model/specs.ts are
+// generated from these very schemas (scripts/generate-spec-types.ts), defaults included.
+function compile<T>(file: string, pointer = ''): ValidateFunction<T> {
+  const validate = ajv.getSchema<T>(`${SCHEMA_ID(file)}${pointer}`)
   if (!validate) throw new Error(`schema ${file}${pointer} is missing`)
   return validate
 }
 
-const manifestValidators: Record<ManifestKind, ValidateFunction> = {
+type Validators = { [K in Kind]: ValidateFunction<Manifests[K]> }
+type SpecValidators = { [K in Kind]: ValidateFunction<Manifests[K]['spec']> }
+
+const manifestValidators: Validators = {
   Project: compile('project'),
   Environment: compile('environment'),
   Deployment: compile('deployment'),
 }
-const specValidators: Record<ManifestKind, ValidateFunction> = {
+const specValidators: SpecValidators = {
   Project: compile('project', '#/definitions/spec'),
   Environment: compile('environment', '#/definitions/spec'),
   Deployment: compile('deployment', '#/definitions/spec'),
 }
 
 /**
- * Validates a whole manifest document in place (defaults are filled in). Throws a ValidationError whose
- * paths are JSON pointers prefixed with `prefix` (e.g. `documents/2`).
+ * Validates a whole manifest document in place (defaults are filled in) and answers it typed. Throws
+ * a ValidationError whose paths are JSON pointers prefixed with `prefix` (e.g. `/documents/2`).
  */
-export function validateManifest(kind: ManifestKind, document: unknown, prefix = ''): void {
-  check(manifestValidators[kind], document, prefix, `${kind} manifest is invalid`)
+export function validateManifest<K extends Kind>(kind: K, document: unknown, prefix = ''): Manifests[K] {
+  return check(manifestValidators[kind], document, prefix, `${kind} manifest is invalid`)
 }
 
-/** Validates a spec in place (defaults filled in); paths start at `/spec`. */
-export function validateSpec(kind: ManifestKind, spec: unknown): void {
-  check(specValidators[kind], spec, '/spec', `${kind} spec is invalid`)
+/** Validates a spec in place (defaults filled in) and answers it typed; paths start at `/spec`. */
+export function validateSpec<K extends Kind>(kind: K, spec: unknown): Manifests[K]['spec'] {
+  return check(specValidators[kind], spec, '/spec', `${kind} spec is invalid`)
 }
 
-function check(validate: ValidateFunction, value: unknown, prefix: string, summary: string): void {
-  if (validate(value)) return
+/** A spec with nothing but its defaults: what the schema promises for every field left out. */
+export function specDefaults<K extends Kind>(kind: K): Manifests[K]['spec'] {
+  return validateSpec(kind, {})
+}
+
+function check<T>(validate: ValidateFunction<T>, value: unknown, prefix: string, summary: string): T {
+  if (validate(value)) return value
   const errors = (validate.errors ?? []).map((error) => toFieldError(error, prefix))
   throw new ValidationError(`${summary}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors)
 }

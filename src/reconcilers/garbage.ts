@@ -1,12 +1,12 @@
+import type { FencedRuntime } from '../runtime/fence.js'
 import { LABELS } from '../runtime/labels.js'
-import type { Runtime } from '../runtime/runtime.js'
-import { readLiveOwners } from '../store/garbage.js'
 import type { Pool } from '../store/pool.js'
+import { readLiveOwners } from '../store/spec-tables.js'
 
 export interface GarbageDeps {
   pool: Pool
-  /** Fenced: a former leader collects nothing. */
-  runtime: Runtime
+  /** A former leader collects nothing. */
+  runtime: FencedRuntime
   now?: () => number
 }
 
@@ -20,7 +20,7 @@ export interface Collected {
 const IMAGE_GRACE_MS = 10 * 60 * 1000
 
 /**
- * Removes Gilgal's objects nobody owns any more (DESIGN.md section 4): labelled containers whose
+ * Removes Gilgal's objects nobody owns any more: labelled containers whose
  * environment or project row is gone, networks of deleted projects, images of deleted projects and
  * images beyond each environment's `revisionHistoryLimit`. It lists by the managed label only, so an
  * unlabelled object is never even seen.

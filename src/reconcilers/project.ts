@@ -1,15 +1,15 @@
+import type { Reconciler } from '../controller/reconciler.js'
+import type { FencedRuntime } from '../runtime/fence.js'
 import { LABELS } from '../runtime/labels.js'
-import type { Runtime } from '../runtime/runtime.js'
-import { removeDeleted, setObservedGeneration } from '../store/controller.js'
+import { requestProjectEnvironmentsDeletion } from '../store/environments.js'
 import type { Pool } from '../store/pool.js'
-import { readProject, requestEnvironmentDeletions } from '../store/project-teardown.js'
+import { readProjectState } from '../store/projects.js'
+import { removeDeleted, setObservedGeneration } from '../store/spec-tables.js'
 import { projectNetwork } from './environment/containers.js'
-import type { Reconciler } from './reconciler.js'
 
 export interface ProjectReconcilerDeps {
   pool: Pool
-  /** Fenced. */
-  runtime: Runtime
+  runtime: FencedRuntime
   /** Garbage collection, throttled by the caller: every project reconcile offers a chance to run it. */
   sweep?: () => void
   /** Network names start with it (see projectNetwork). */
@@ -17,7 +17,7 @@ export interface ProjectReconcilerDeps {
 }
 
 /**
- * The project reconciler (DESIGN.md section 4): the project's network exists while the project does.
+ * The project reconciler: the project's network exists while the project does.
  * Deletion is two-phase: its environments are deleted first (each tears down its containers), then
  * whatever labelled objects of the project remain (containers, network, images), then the row.
  */
@@ -25,7 +25,7 @@ export function createProjectReconciler(deps: ProjectReconcilerDeps): Reconciler
   return {
     async reconcile(key) {
       deps.sweep?.()
-      const project = await readProject(deps.pool, key.slice(key.indexOf('/') + 1))
+      const project = await readProjectState(deps.pool, key.id)
       if (!project) return {}
       if (project.deleting) return tearDown(deps, project.id, project.name)
       await deps.runtime.ensureNetwork(projectNetwork(project.name, deps.namePrefix), {
@@ -43,7 +43,7 @@ async function tearDown(
   id: string,
   name: string,
 ): Promise<{ requeueAfterMs?: number }> {
-  const remaining = await requestEnvironmentDeletions(deps.pool, id)
+  const remaining = await requestProjectEnvironmentsDeletion(deps.pool, id)
   if (remaining > 0) return { requeueAfterMs: 500 }
   for (const container of await deps.runtime.listManaged({ projectId: id })) {
     await deps.runtime.removeContainer(container.id)

@@ -2,17 +2,22 @@ import type Docker from 'dockerode'
 import { docker, DockerConflictError } from './errors.js'
 import { LABELS, ownership, type Ownership } from './labels.js'
 import { containerOptions, describeContainer } from './container-options.js'
+import { watchContainerEvents } from './events.js'
+import { createImageOperations } from './images/operations.js'
 import { containerLogLines } from './logs.js'
 import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
 
 /**
  * The Runtime on a real engine (dockerode). Only labelled objects are listed, so nothing Gilgal did not
- * create is ever seen, let alone touched. Containers and networks carry the managed label whatever the
- * caller passed.
+ * create is ever seen, let alone touched. Containers, networks and built images carry the
+ * installation's labels whatever the caller passed.
  */
 export function createDockerRuntime(engine: Docker, owner: Ownership = ownership()): Runtime {
   const pendingNetworks = new Map<string, Promise<void>>()
   return {
+    ...createImageOperations(engine, owner),
+    watchContainerEvents: (sinceSeconds, onEvent, onEnd) =>
+      watchContainerEvents(engine, sinceSeconds, onEvent, onEnd),
     listManaged: (filter) =>
       docker('list containers', async () => {
         const label = [
@@ -104,30 +109,6 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
             labels: n.Labels ?? {},
             createdAt: Date.parse(n.Created),
           }))
-      }),
-    listManagedImages: () =>
-      docker('list images', async () => {
-        const images = await engine.listImages({ filters: { label: owner.filters } })
-        return images
-          .filter((i) => owner.owns(i.Labels))
-          .map((i) => ({
-            id: i.Id,
-            name: i.RepoTags?.[0] ?? i.Id,
-            labels: i.Labels ?? {},
-            createdAt: i.Created * 1000,
-          }))
-      }),
-    removeImage: (id) =>
-      docker(`remove image ${id}`, async () => {
-        // Tag by tag and never forced: an image a container (even a stopped one) uses stays.
-        try {
-          const tags = (await engine.getImage(id).inspect()).RepoTags ?? []
-          for (const tag of tags) await engine.getImage(tag).remove()
-          if (tags.length === 0) await engine.getImage(id).remove()
-        } catch (error) {
-          const status = (error as { statusCode?: number }).statusCode
-          if (status !== 404 && status !== 409) throw error // gone already, or still in use
-        }
       }),
     removeNetwork: (name) =>
       docker(`remove network ${name}`, async () => {

@@ -1,4 +1,4 @@
-import type { Fence } from '../controller/lease.js'
+import type { ContainerEvent } from './events.js'
 import type { RuntimeLogLine } from './logs.js'
 
 /** A container Gilgal manages, as observed through its labels. */
@@ -69,11 +69,83 @@ export interface ManagedObject {
   createdAt: number
 }
 
+/** One image build: a context directory and a Dockerfile given as text (sent beside the context). */
+export interface ImageBuild {
+  contextDir: string
+  /** The Dockerfile's content: the source's own, or a generated one. It is never written into the checkout. */
+  dockerfile: string
+  tag: string
+  /** The image's labels besides the installation's own, which the runtime adds. */
+  labels: Record<string, string>
+  buildArgs: Record<string, string>
+  target: string | null
+  memoryBytes?: number
+  /** CPU limit in cores. */
+  cpus?: number
+  /** Paths (relative to the context) never sent to the engine, whatever .dockerignore says. */
+  exclude?: string[]
+  /** Aborting it cancels the build in the engine. */
+  signal?: AbortSignal
+}
+
+/** A line of build, pull or push output. */
+export interface ProgressLine {
+  stream: 'stdout' | 'stderr'
+  message: string
+}
+
+/** Credentials for one registry, as the engine's API takes them. */
+export interface RegistryAuth {
+  serveraddress: string
+  username: string
+  password: string
+}
+
+/** What a revision needs to know of an image. */
+export interface ImageInfo {
+  id: string
+  /** The lowest TCP port the image EXPOSEs. */
+  exposedPort: number | undefined
+}
+
 /**
- * What reconcilers may do to the Docker engine; tests fake it here and nowhere else (STYLE.md
- * section 8). Every object it creates carries Gilgal's managed label; it lists nothing else.
+ * Images: builds fail with BuildError or BuildCancelledError, pulls with ImagePullError, pushes with
+ * ImagePushError (runtime/images/), so a caller can tell the user's mistake from a passing outage.
  */
-export interface Runtime {
+export interface ImageOperations {
+  /** The image a reference (tag or id) names on the engine, or undefined. */
+  findImage(ref: string): Promise<ImageInfo | undefined>
+  /** Resolves with the new image's id; every output line goes to `onLine`. */
+  buildImage(build: ImageBuild, onLine: (line: ProgressLine) => void): Promise<string>
+  /** Resolves with the pulled image's id. */
+  pullImage(
+    ref: string,
+    auth: RegistryAuth | undefined,
+    onLine: (line: ProgressLine) => void,
+  ): Promise<string>
+  /** Tags `imageId` as `remoteRef` and pushes it; resolves with the pushed manifest's digest. */
+  pushImage(
+    imageId: string,
+    remoteRef: string,
+    auth: RegistryAuth | undefined,
+    onLine: (line: ProgressLine) => void,
+  ): Promise<string | undefined>
+  listManagedImages(): Promise<ManagedObject[]>
+  /** Removes an image unless a container still uses it (then it is kept, quietly). */
+  removeImage(id: string): Promise<void>
+  /**
+   * Removes this installation's dangling images (a rebuilt tag's previous image, a push's leftovers):
+   * untagged, so nothing can run them by name. One a container still uses is kept. Says how many went.
+   */
+  removeDanglingImages(): Promise<number>
+}
+
+/**
+ * What reconcilers may do to the Docker engine; tests fake it here and nowhere else. Every object it
+ * creates carries Gilgal's managed label and this installation's; it lists nothing else. Reconcilers
+ * receive it fenced (runtime/fence.ts): every mutation checks the leadership term first.
+ */
+export interface Runtime extends ImageOperations {
   listManaged(filter: { environmentId?: string; projectId?: string }): Promise<ManagedContainer[]>
   inspectContainer(id: string): Promise<ContainerDetails | undefined>
   createContainer(spec: ContainerSpec): Promise<string>
@@ -91,31 +163,13 @@ export interface Runtime {
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>
   removeNetwork(name: string): Promise<void>
   listManagedNetworks(): Promise<ManagedObject[]>
-  listManagedImages(): Promise<ManagedObject[]>
-  /** Removes an image unless a container still uses it (then it is kept, quietly). */
-  removeImage(id: string): Promise<void>
-}
-
-/**
- * The runtime as one leadership term may use it: every mutation first checks, in the database, that
- * the term's epoch is still current. A leader that was paused past its lease and resumed is refused
- * here, whatever its reconcile was in the middle of. Reads pass through.
- */
-export function fencedRuntime(runtime: Runtime, fence: Fence): Runtime {
-  const guard =
-    <A extends unknown[], R>(mutate: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      await fence.assertCurrent()
-      return mutate(...args)
-    }
-  return {
-    ...runtime,
-    createContainer: guard(runtime.createContainer.bind(runtime)),
-    startContainer: guard(runtime.startContainer.bind(runtime)),
-    stopContainer: guard(runtime.stopContainer.bind(runtime)),
-    removeContainer: guard(runtime.removeContainer.bind(runtime)),
-    ensureNetwork: guard(runtime.ensureNetwork.bind(runtime)),
-    removeNetwork: guard(runtime.removeNetwork.bind(runtime)),
-    removeImage: guard(runtime.removeImage.bind(runtime)),
-  }
+  /**
+   * Follows the engine's events for managed containers since `sinceSeconds`. Resolves with a function
+   * that closes the stream; `onEnd` fires once when the stream ends or fails for any reason.
+   */
+  watchContainerEvents(
+    sinceSeconds: number,
+    onEvent: (event: ContainerEvent) => void,
+    onEnd: (error?: Error) => void,
+  ): Promise<() => void>
 }

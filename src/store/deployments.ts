@@ -1,11 +1,11 @@
 import { conflictOnDuplicate } from './errors.js'
-import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
+import { isUuid } from '../model/ids.js'
+import { decodeCursor, toPage, type Page } from './pagination.js'
 import { prepared, type Pool, type PoolClient } from './pool.js'
-import type { Spec } from './projects.js'
+import { BUILDING_PHASES, type DeploymentPhase } from '../model/phases.js'
+import type { DeploymentStatus, RegistryCredentials, RevisionSpec } from '../model/specs.js'
 
 type Db = Pool | PoolClient
-
-export const TERMINAL_PHASES = ['Active', 'Superseded', 'Failed', 'Cancelled'] as const
 
 export interface Trigger {
   type: 'api' | 'apply' | 'rollback' | 'webhook'
@@ -21,9 +21,9 @@ export interface Deployment {
   name: string | null
   revision: number
   trigger: Trigger
-  spec: Spec
+  spec: RevisionSpec
   generation: number
-  status: Spec
+  status: DeploymentStatus
   cancelRequestedAt: Date | null
   createdAt: Date
   updatedAt: Date
@@ -38,9 +38,9 @@ interface DeploymentRow {
   name: string | null
   revision: number
   trigger: Trigger
-  spec: Spec
+  spec: RevisionSpec
   generation: string
-  status: Spec
+  status: DeploymentStatus
   cancel_requested_at: Date | null
   created_at: Date
   created_at_text: string
@@ -80,7 +80,13 @@ function toDeployment(row: DeploymentRow): Deployment {
  */
 export async function insertNextRevision(
   db: Db,
-  deployment: { projectId: string; environmentId: string; name?: string; trigger: Trigger; spec: Spec },
+  deployment: {
+    projectId: string
+    environmentId: string
+    name?: string
+    trigger: Trigger
+    spec: RevisionSpec
+  },
 ): Promise<Deployment> {
   const insert = db.query<DeploymentRow>(
     `with r as (
@@ -134,7 +140,7 @@ export async function findDeploymentByName(
 export interface DeploymentFilter {
   projectId: string
   environmentId?: string
-  phase?: string
+  phase?: DeploymentPhase
   limit: number
   cursor?: string
 }
@@ -172,4 +178,85 @@ export async function requestCancel(db: Db, id: string): Promise<Deployment> {
     [id],
   )
   return toDeployment(rows[0]!)
+}
+
+/** What the deployment reconciler reads of a revision, with its project's name and registry credentials. */
+export interface BuildState {
+  id: string
+  projectId: string
+  projectName: string
+  environmentId: string
+  revision: number
+  generation: number
+  spec: RevisionSpec
+  status: DeploymentStatus
+  cancelRequested: boolean
+  /** The project's registry credentials (passwords sealed). */
+  registries: RegistryCredentials[]
+}
+
+interface BuildRow {
+  id: string
+  project_id: string
+  project_name: string
+  environment_id: string
+  revision: number
+  generation: string
+  spec: RevisionSpec
+  status: DeploymentStatus
+  cancel_requested: boolean
+  registries: RegistryCredentials[] | null
+}
+
+export async function readBuildState(pool: Pool, id: string): Promise<BuildState | undefined> {
+  const { rows } = await pool.query<BuildRow>(
+    prepared(
+      `select d.id, d.project_id, p.name as project_name, d.environment_id, d.revision, d.generation, d.spec, d.status,
+              d.cancel_requested_at is not null as cancel_requested, p.spec->'registries' as registries
+         from deployments d join projects p on p.id = d.project_id where d.id = $1`,
+      [id],
+    ),
+  )
+  const row = rows[0]
+  return (
+    row && {
+      id: row.id,
+      projectId: row.project_id,
+      projectName: row.project_name,
+      environmentId: row.environment_id,
+      revision: row.revision,
+      generation: Number(row.generation),
+      spec: row.spec,
+      status: row.status,
+      cancelRequested: row.cancel_requested,
+      registries: row.registries ?? [],
+    }
+  )
+}
+
+/** Merges fields into a revision's status (controller only: no generation bump, no notify). */
+export async function mergeDeploymentStatus(db: Db, id: string, patch: DeploymentStatus): Promise<void> {
+  await db.query(prepared('update deployments set status = status || $2::jsonb where id = $1', [id, patch]))
+}
+
+/**
+ * Marks a revision Building, unless it has meanwhile been settled (superseded, cancelled) while it
+ * waited for a build slot. Says whether the build should go ahead.
+ */
+export async function startBuilding(pool: Pool, id: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    prepared(
+      `update deployments set status = status || jsonb_build_object('phase', 'Building', 'buildStartedAt', now())
+        where id = $1 and coalesce(status->>'phase', 'Queued') = any($2)`,
+      [id, BUILDING_PHASES],
+    ),
+  )
+  return rowCount === 1
+}
+
+export async function isCancelRequested(pool: Pool, id: string): Promise<boolean> {
+  const { rows } = await pool.query<{ cancelled: boolean }>(
+    prepared('select cancel_requested_at is not null as cancelled from deployments where id = $1', [id]),
+  )
+  return rows[0]?.cancelled ?? false
 }

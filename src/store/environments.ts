@@ -1,7 +1,9 @@
 import { conflictOnDuplicate } from './errors.js'
-import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
+import { isUuid } from '../model/ids.js'
+import { decodeCursor, toPage, type Page } from './pagination.js'
 import { prepared, type Pool, type PoolClient } from './pool.js'
-import type { Spec } from './projects.js'
+import { RUNNING_PHASES } from '../model/phases.js'
+import type { DeploymentStatus, EnvironmentSpec, EnvironmentStatus, RevisionSpec } from '../model/specs.js'
 
 type Db = Pool | PoolClient
 
@@ -11,9 +13,9 @@ export interface Environment {
   projectName: string
   name: string
   labels: Record<string, string>
-  spec: Spec
+  spec: EnvironmentSpec
   generation: number
-  status: Spec
+  status: EnvironmentStatus
   latestRevision: number
   createdAt: Date
   updatedAt: Date
@@ -26,9 +28,9 @@ interface EnvironmentRow {
   project_name: string
   name: string
   labels: Record<string, string>
-  spec: Spec
+  spec: EnvironmentSpec
   generation: string
-  status: Spec
+  status: EnvironmentStatus
   latest_revision: number
   created_at: Date
   updated_at: Date
@@ -62,7 +64,7 @@ function toEnvironment(row: EnvironmentRow): Environment {
 
 export async function insertEnvironment(
   db: Db,
-  environment: { projectId: string; name: string; labels: Record<string, string>; spec: Spec },
+  environment: { projectId: string; name: string; labels: Record<string, string>; spec: EnvironmentSpec },
 ): Promise<Environment> {
   const insert = db.query<EnvironmentRow>(
     returning(`insert into environments (project_id, name, labels, spec, status)
@@ -151,7 +153,7 @@ export async function listAllEnvironments(db: Db, projectId: string): Promise<En
 export async function updateEnvironment(
   db: Db,
   id: string,
-  changes: { spec: Spec; labels: Record<string, string> },
+  changes: { spec: EnvironmentSpec; labels: Record<string, string> },
 ): Promise<Environment> {
   const { rows } = await db.query<EnvironmentRow>(
     returning('update environments set spec = $2, labels = $3 where id = $1'),
@@ -168,4 +170,105 @@ export async function requestEnvironmentDeletion(db: Db, id: string): Promise<En
     [id],
   )
   return toEnvironment(rows[0]!)
+}
+
+/**
+ * A project being deleted takes its environments with it, each through its own teardown (its
+ * containers go first): requests their deletion and says how many remain.
+ */
+export async function requestProjectEnvironmentsDeletion(pool: Pool, projectId: string): Promise<number> {
+  await pool.query(
+    `update environments set deletion_requested_at = now()
+      where project_id = $1 and deletion_requested_at is null`,
+    [projectId],
+  )
+  const { rows } = await pool.query<{ count: string }>(
+    'select count(*) from environments where project_id = $1',
+    [projectId],
+  )
+  return Number(rows[0]!.count)
+}
+
+/** What the environment reconciler reads: the environment, its project, and its recent revisions. */
+export interface RolloutState {
+  environment: {
+    id: string
+    name: string
+    generation: number
+    spec: EnvironmentSpec
+    status: EnvironmentStatus
+    deleting: boolean
+  }
+  project: { id: string; name: string }
+  revisions: RevisionState[]
+}
+
+export interface RevisionState {
+  id: string
+  revision: number
+  spec: RevisionSpec
+  status: DeploymentStatus
+  cancelRequested: boolean
+}
+
+// Enough history for the target, the active revision and the one before it.
+const REVISIONS_READ = 25
+
+export async function readRolloutState(pool: Pool, environmentId: string): Promise<RolloutState | undefined> {
+  const { rows } = await pool.query(
+    prepared(
+      `select e.id, e.name, e.generation, e.spec, e.status, e.deletion_requested_at is not null as deleting,
+              p.id as project_id, p.name as project_name
+         from environments e join projects p on p.id = e.project_id where e.id = $1`,
+      [environmentId],
+    ),
+  )
+  const row = rows[0]
+  if (!row) return undefined
+  const revisions = await pool.query(
+    prepared(
+      // The newest revisions, and whatever runs (or ran before it) however old: a run of failed
+      // deploys must never push the active revision out of sight.
+      `with recent as (
+         select id from deployments where environment_id = $1 order by revision desc limit $2
+       ), running as (
+         select id, status->>'previousDeployment' as previous from deployments
+          where environment_id = $1 and phase = any($3)
+       )
+       select id, revision, spec, status, cancel_requested_at is not null as cancel_requested
+         from deployments
+        where environment_id = $1
+          and (id in (select id from recent) or id in (select id from running)
+               or id::text in (select previous from running where previous is not null))
+        order by revision desc`,
+      [environmentId, REVISIONS_READ, RUNNING_PHASES],
+    ),
+  )
+  return {
+    environment: {
+      id: row.id,
+      name: row.name,
+      generation: Number(row.generation),
+      spec: row.spec,
+      status: row.status,
+      deleting: row.deleting,
+    },
+    project: { id: row.project_id, name: row.project_name },
+    revisions: revisions.rows.map((r) => ({
+      id: r.id,
+      revision: r.revision,
+      spec: r.spec,
+      status: r.status,
+      cancelRequested: r.cancel_requested,
+    })),
+  }
+}
+
+/** Replaces an environment's status (controller only: no generation bump, no notify). */
+export async function writeEnvironmentStatus(
+  pool: Pool,
+  id: string,
+  status: EnvironmentStatus,
+): Promise<void> {
+  await pool.query(prepared('update environments set status = $2 where id = $1', [id, status]))
 }

@@ -1,3 +1,4 @@
+import { isUuid } from '../model/ids.js'
 import { ValidationError } from '../errors.js'
 
 /** Keyset pagination: the cursor names the last row of the previous page (opaque to clients). */
@@ -59,11 +60,4 @@ export function toPage<Row, T>(
     items: items.map(map),
     nextCursor: rows.length > limit && last ? encodeCursor(positionOf(last)) : null,
   }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Routes accept an id or a name; a UUID-shaped value is an id. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value)
 }

@@ -1,18 +1,19 @@
+import type { ProjectSpec, ProjectStatus } from '../model/specs.js'
 import { conflictOnDuplicate } from './errors.js'
-import { decodeCursor, isUuid, toPage, type Page } from './pagination.js'
+import { isUuid } from '../model/ids.js'
+import { decodeCursor, toPage, type Page } from './pagination.js'
 import { prepared, type Pool, type PoolClient } from './pool.js'
 
 type Db = Pool | PoolClient
-export type Spec = Record<string, unknown>
 
 export interface Project {
   id: string
   ownerId: string
   name: string
   labels: Record<string, string>
-  spec: Spec
+  spec: ProjectSpec
   generation: number
-  status: Spec
+  status: ProjectStatus
   createdAt: Date
   updatedAt: Date
   deletionRequestedAt: Date | null
@@ -23,9 +24,9 @@ interface ProjectRow {
   owner_id: string
   name: string
   labels: Record<string, string>
-  spec: Spec
+  spec: ProjectSpec
   generation: string
-  status: Spec
+  status: ProjectStatus
   created_at: Date
   updated_at: Date
   deletion_requested_at: Date | null
@@ -51,7 +52,7 @@ function toProject(row: ProjectRow): Project {
 
 export async function insertProject(
   db: Db,
-  project: { ownerId: string; name: string; labels: Record<string, string>; spec: Spec },
+  project: { ownerId: string; name: string; labels: Record<string, string>; spec: ProjectSpec },
 ): Promise<Project> {
   const insert = db.query<ProjectRow>(
     `insert into projects (owner_id, name, labels, spec) values ($1, $2, $3, $4) returning ${columns}`,
@@ -102,7 +103,7 @@ export async function listProjects(
 export async function updateProject(
   db: Db,
   id: string,
-  changes: { spec: Spec; labels: Record<string, string> },
+  changes: { spec: ProjectSpec; labels: Record<string, string> },
 ): Promise<Project> {
   const { rows } = await db.query<ProjectRow>(
     `update projects set spec = $2, labels = $3 where id = $1 returning ${columns}`,
@@ -118,4 +119,48 @@ export async function requestProjectDeletion(db: Db, id: string): Promise<Projec
     [id],
   )
   return toProject(rows[0]!)
+}
+
+/** What the project reconciler needs of a project, whoever owns it. */
+export interface ProjectState {
+  id: string
+  name: string
+  generation: number
+  deleting: boolean
+  observedGeneration: number | null
+}
+
+export async function readProjectState(pool: Pool, id: string): Promise<ProjectState | undefined> {
+  const { rows } = await pool.query(
+    prepared(
+      `select id, name, generation, deletion_requested_at is not null as deleting,
+              (status->>'observedGeneration')::bigint as observed from projects where id = $1`,
+      [id],
+    ),
+  )
+  const row = rows[0]
+  return (
+    row && {
+      id: row.id,
+      name: row.name,
+      generation: Number(row.generation),
+      deleting: row.deleting,
+      observedGeneration: row.observed === null ? null : Number(row.observed),
+    }
+  )
+}
+
+/** Records on the project what detection found in its source (controller only; status, no notify). */
+export async function recordDetectedFramework(
+  pool: Pool,
+  projectId: string,
+  framework: string,
+): Promise<void> {
+  await pool.query(
+    prepared(
+      `update projects set status = status || jsonb_build_object('detectedFramework', $2::text)
+        where id = $1 and (status->>'detectedFramework') is distinct from $2`,
+      [projectId, framework],
+    ),
+  )
 }

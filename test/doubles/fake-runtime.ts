@@ -1,4 +1,14 @@
-import type { ContainerDetails, ContainerSpec, ManagedContainer, Runtime } from '../../src/runtime/runtime.js'
+import { BuildError } from '../../src/runtime/images/build.js'
+import { ImagePullError } from '../../src/runtime/images/transfer.js'
+import type { ContainerEvent } from '../../src/runtime/events.js'
+import type {
+  ContainerDetails,
+  ContainerSpec,
+  ImageBuild,
+  ImageInfo,
+  ManagedContainer,
+  Runtime,
+} from '../../src/runtime/runtime.js'
 
 export interface RecordedCall {
   epoch: number
@@ -7,6 +17,21 @@ export interface RecordedCall {
   at: number
 }
 
+/** The Runtime methods that change the engine: the ones fencing must stop. */
+export const MUTATIONS = [
+  'createContainer',
+  'startContainer',
+  'stopContainer',
+  'removeContainer',
+  'ensureNetwork',
+  'removeNetwork',
+  'buildImage',
+  'pullImage',
+  'pushImage',
+  'removeImage',
+  'removeDanglingImages',
+] as const satisfies ReadonlyArray<keyof Runtime>
+
 interface FakeContainer extends ContainerDetails {
   spec: ContainerSpec
 }
@@ -14,12 +39,18 @@ interface FakeContainer extends ContainerDetails {
 /**
  * Tests only: an in-memory engine that records every call with the leadership epoch of the runtime
  * view that made it, so a test can assert which term touched "Docker". Containers can be made to
- * crash or turn unhealthy.
+ * crash or turn unhealthy; builds can be made to fail; `registry` holds what a pull can find.
  */
 export class FakeRuntime {
   readonly calls: RecordedCall[] = []
   readonly containers = new Map<string, FakeContainer>()
   readonly networks = new Set<string>()
+  /** Images on the "engine", by tag and by id. */
+  readonly images = new Map<string, ImageInfo>()
+  /** Images a pull can fetch, by reference. */
+  readonly registry = new Map<string, ImageInfo>()
+  /** Set to make the next builds fail with this message. */
+  buildFailure: string | undefined
   private nextId = 1
 
   /** The runtime as used under `epoch`, recording into this fake. */
@@ -30,14 +61,44 @@ export class FakeRuntime {
       onCall?.(call)
     }
     return {
-      listManaged: async (filter) => {
+      ...this.containerOperations(record),
+      ...this.imageOperations(record),
+      ensureNetwork: async (name) => {
+        record('ensureNetwork', [name])
+        this.networks.add(name)
+      },
+      listManagedNetworks: async () =>
+        [...this.networks].map((name) => ({ id: name, name, labels: {}, createdAt: 0 })),
+      removeNetwork: async (name) => {
+        record('removeNetwork', [name])
+        this.networks.delete(name)
+      },
+      watchContainerEvents: async (_since: number, _onEvent: (event: ContainerEvent) => void) => () =>
+        undefined,
+    }
+  }
+
+  /** The calls that changed the "engine". */
+  mutations(): RecordedCall[] {
+    return this.calls.filter((call) => (MUTATIONS as readonly string[]).includes(call.method))
+  }
+
+  /** Changes what the next inspect of `id` shows (a crash, a restart, a health verdict). */
+  update(id: string, patch: Partial<ContainerDetails>): void {
+    const container = this.containers.get(id)
+    if (container) Object.assign(container, patch)
+  }
+
+  private containerOperations(record: (method: keyof Runtime, args: unknown[]) => void) {
+    return {
+      listManaged: async (filter: { environmentId?: string; projectId?: string }) => {
         record('listManaged', [filter])
         return [...this.containers.values()]
           .filter((c) => !filter.environmentId || c.labels['dev.gilgal.environment'] === filter.environmentId)
           .filter((c) => !filter.projectId || c.labels['dev.gilgal.project'] === filter.projectId)
           .map((c): ManagedContainer => ({ id: c.id, name: c.name, labels: c.labels, state: c.status }))
       },
-      inspectContainer: async (id) => {
+      inspectContainer: async (id: string) => {
         const container = this.containers.get(id)
         return container && { ...container }
       },
@@ -49,15 +110,15 @@ export class FakeRuntime {
         this.containers.set(id, fakeContainer(id, spec))
         return id
       },
-      startContainer: async (id) => {
+      startContainer: async (id: string) => {
         record('startContainer', [id])
         this.update(id, { running: true, status: 'running', startedAt: new Date().toISOString() })
       },
-      stopContainer: async (id, timeoutSeconds) => {
+      stopContainer: async (id: string, timeoutSeconds: number) => {
         record('stopContainer', [id, timeoutSeconds])
         this.update(id, { running: false, status: 'exited' })
       },
-      removeContainer: async (id) => {
+      removeContainer: async (id: string) => {
         record('removeContainer', [id])
         this.containers.delete(id)
       },
@@ -65,25 +126,38 @@ export class FakeRuntime {
       followLogs: async function* () {
         yield { stream: 'stdout' as const, message: 'fake log line', at: new Date(0).toISOString() }
       },
-      ensureNetwork: async (name) => {
-        record('ensureNetwork', [name])
-        this.networks.add(name)
-      },
-      listManagedNetworks: async () =>
-        [...this.networks].map((name) => ({ id: name, name, labels: {}, createdAt: 0 })),
-      listManagedImages: async () => [],
-      removeImage: async (id) => record('removeImage', [id]),
-      removeNetwork: async (name) => {
-        record('removeNetwork', [name])
-        this.networks.delete(name)
-      },
     }
   }
 
-  /** Changes what the next inspect of `id` shows (a crash, a restart, a health verdict). */
-  update(id: string, patch: Partial<ContainerDetails>): void {
-    const container = this.containers.get(id)
-    if (container) Object.assign(container, patch)
+  private imageOperations(record: (method: keyof Runtime, args: unknown[]) => void) {
+    return {
+      findImage: async (ref: string) => this.images.get(ref),
+      buildImage: async (
+        build: ImageBuild,
+        onLine: (line: { stream: 'stdout'; message: string }) => void,
+      ) => {
+        record('buildImage', [build])
+        if (this.buildFailure) throw new BuildError(this.buildFailure, [this.buildFailure])
+        onLine({ stream: 'stdout', message: `fake build of ${build.tag}` })
+        const image = { id: `sha256:fake-${this.nextId++}`, exposedPort: 8080 }
+        this.images.set(build.tag, image).set(image.id, image)
+        return image.id
+      },
+      pullImage: async (ref: string) => {
+        record('pullImage', [ref])
+        const image = this.registry.get(ref)
+        if (!image) throw new ImagePullError(ref, 'not found')
+        this.images.set(ref, image).set(image.id, image)
+        return image.id
+      },
+      pushImage: async (imageId: string, remoteRef: string) => {
+        record('pushImage', [imageId, remoteRef])
+        return `sha256:digest-of-${imageId.slice(7)}`
+      },
+      listManagedImages: async () => [],
+      removeImage: async (id: string) => record('removeImage', [id]),
+      removeDanglingImages: async () => (record('removeDanglingImages', []), 0),
+    }
   }
 }
 

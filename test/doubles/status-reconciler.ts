@@ -1,7 +1,7 @@
-import type { Kind } from '../../src/kinds.js'
-import { removeDeleted, setObservedGeneration } from '../../src/store/controller.js'
+import type { Reconciler } from '../../src/controller/reconciler.js'
+import type { Kind } from '../../src/model/kinds.js'
 import type { Pool } from '../../src/store/pool.js'
-import type { Reconciler } from '../../src/reconcilers/reconciler.js'
+import { removeDeleted, setObservedGeneration } from '../../src/store/spec-tables.js'
 
 const TABLES: Record<Kind, string> = {
   Project: 'projects',
@@ -16,8 +16,7 @@ const TABLES: Record<Kind, string> = {
  */
 export function createStatusReconciler(pool: Pool, kind: Kind): Reconciler {
   return {
-    async reconcile(key) {
-      const id = key.slice(key.indexOf('/') + 1)
+    async reconcile({ id }) {
       const { rows } = await pool.query<{ generation: string; deleting: boolean; observed: string | null }>(
         `select generation, deletion_requested_at is not null as deleting,
                 status->>'observedGeneration' as observed

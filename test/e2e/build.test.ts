@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict'
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { createDockerClient } from '../../src/runtime/docker.js'
-import { BuildCancelledError, BuildError, buildImage, type BuildLine } from '../../src/runtime/build.js'
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
+import { BuildCancelledError, BuildError } from '../../src/runtime/images/build.js'
+import { ownership } from '../../src/runtime/labels.js'
+import type { ImageBuild, ProgressLine } from '../../src/runtime/runtime.js'
 import { testEnv } from '../helpers/db.js'
 import { docker, removeTestObjects, testLabels } from '../helpers/docker.js'
 import { waitFor } from '../helpers/wait.js'
 
 const { runId } = testEnv()
-const engine = createDockerClient(process.env.DOCKER_HOST)
+const runtime = createDockerRuntime(
+  createDockerClient(process.env.DOCKER_HOST),
+  ownership(`t-${runId}-build`),
+)
 let context: string
 
 before(async () => {
@@ -23,32 +29,37 @@ after(async () => {
   await removeTestObjects()
 })
 
-async function dockerfile(name: string, ...steps: string[]): Promise<string> {
-  await writeFile(
-    path.join(context, name),
-    ['FROM scratch', 'COPY busybox /bin/busybox', ...steps].join('\n'),
-  )
-  return name
+function build(tag: string, steps: string[], extra: Partial<ImageBuild> = {}): ImageBuild {
+  return {
+    contextDir: context,
+    dockerfile: ['FROM scratch', 'COPY busybox /bin/busybox', ...steps].join('\n'),
+    tag: `gilgal-test/${tag}:${runId}`,
+    labels: testLabels(),
+    buildArgs: {},
+    target: null,
+    ...extra,
+  }
 }
 
 test('a build streams its lines, labels the image and answers its id', async () => {
-  const lines: BuildLine[] = []
-  const imageId = await buildImage(
-    engine,
-    {
-      contextDir: context,
-      dockerfile: await dockerfile('ok.Dockerfile', 'ARG GREETING', 'RUN ["/bin/busybox", "echo", "built"]'),
-      tag: `gilgal-test/build-ok:${runId}`,
-      labels: testLabels({ 'dev.gilgal.managed': 'true' }),
-      buildArgs: { GREETING: 'hello' },
-      memoryBytes: 256 * 1024 * 1024,
-      cpus: 1,
-    },
-    (line) => lines.push(line),
-  )
+  const lines: ProgressLine[] = []
+  const steps = ['ARG GREETING', 'RUN ["/bin/busybox", "echo", "built"]']
+  const request = build('build-ok', steps, {
+    buildArgs: { GREETING: 'hello' },
+    memoryBytes: 256 * 1024 ** 2,
+    cpus: 1,
+  })
+  const imageId = await runtime.buildImage(request, (line) => lines.push(line))
   assert.match(imageId, /^sha256:[0-9a-f]{64}$/)
   const image = await docker.getImage(imageId).inspect()
   assert.equal(image.Config.Labels['gilgal.test'], runId)
+  assert.equal(image.Config.Labels['dev.gilgal.managed'], 'true', 'the runtime adds the installation labels')
+  assert.equal(image.Config.Labels['dev.gilgal.instance'], `t-${runId}-build`)
+  assert.deepEqual(
+    await readdir(context),
+    ['busybox'],
+    'the Dockerfile is sent, never written into the context',
+  )
   assert.ok(
     lines.some((line) => line.message.includes('built')),
     'the RUN output arrived',
@@ -57,18 +68,10 @@ test('a build streams its lines, labels the image and answers its id', async () 
 })
 
 test('a failing step is a BuildError carrying the last lines', async () => {
-  const lines: BuildLine[] = []
-  const request = {
-    contextDir: context,
-    dockerfile: await dockerfile(
-      'fail.Dockerfile',
-      'RUN ["/bin/busybox", "sh", "-c", "echo about to fail; exit 3"]',
-    ),
-    tag: `gilgal-test/build-fail:${runId}`,
-    labels: testLabels(),
-  }
+  const lines: ProgressLine[] = []
+  const request = build('build-fail', ['RUN ["/bin/busybox", "sh", "-c", "echo about to fail; exit 3"]'])
   await assert.rejects(
-    buildImage(engine, request, (line) => lines.push(line)),
+    runtime.buildImage(request, (line) => lines.push(line)),
     (error: unknown) => {
       assert.ok(error instanceof BuildError)
       assert.match(error.message, /non-zero code: 3/)
@@ -81,22 +84,10 @@ test('a failing step is a BuildError carrying the last lines', async () => {
 
 test('aborting cancels the build within 2 s and leaves no build container behind', async () => {
   const controller = new AbortController()
-  const started = buildImage(
-    engine,
-    {
-      contextDir: context,
-      dockerfile: await dockerfile(
-        'slow.Dockerfile',
-        `RUN ["/bin/busybox", "sh", "-c", "echo sleeping-${runId}; sleep 60"]`,
-      ),
-      tag: `gilgal-test/build-slow:${runId}`,
-      labels: testLabels(),
-      signal: controller.signal,
-    },
-    (line) => {
-      if (line.message.includes(`sleeping-${runId}`)) controller.abort()
-    },
-  )
+  const steps = [`RUN ["/bin/busybox", "sh", "-c", "echo sleeping-${runId}; sleep 60"]`]
+  const started = runtime.buildImage(build('build-slow', steps, { signal: controller.signal }), (line) => {
+    if (line.message.includes(`sleeping-${runId}`)) controller.abort()
+  })
   const outcome = started.then(
     () => undefined,
     (error: unknown) => error,

@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { DockerEventWatcher } from '../../src/controller/docker-events.js'
 import { ControllerManager } from '../../src/controller/manager.js'
-import type { Reconciler } from '../../src/reconcilers/reconciler.js'
+import type { Reconciler } from '../../src/controller/reconciler.js'
 import { createPool } from '../../src/store/pool.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { createDockerClient } from '../../src/runtime/docker.js'
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
 import { LABELS } from '../../src/runtime/labels.js'
 import { createTestDatabase, testEnv, testLog } from '../helpers/db.js'
 import { buildBusyboxImage, docker, removeTestObjects, testLabels } from '../helpers/docker.js'
@@ -17,8 +18,10 @@ const image = `gilgal-test/events:${runId}`
 const seen: Array<{ environmentId: string; at: number }> = []
 let reconnections = 0
 const metrics = createMetrics()
+// Events of every managed container: the test's containers carry the managed label, no instance.
+const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST))
 const watcher = new DockerEventWatcher({
-  docker: createDockerClient(process.env.DOCKER_HOST),
+  runtime,
   log: testLog,
   metrics,
   onEnvironment: (environmentId) => seen.push({ environmentId, at: performance.now() }),
@@ -89,14 +92,14 @@ test('the controller manager enqueues the environment of a killed container', as
   const pool = createPool(db.url, testLog, 2)
   const reconciled: string[] = []
   const idle: Reconciler = { reconcile: async () => ({}) }
-  const recorder: Reconciler = { reconcile: async (key) => (reconciled.push(key), {}) }
+  const recorder: Reconciler = { reconcile: async (key) => (reconciled.push(`${key.kind}/${key.id}`), {}) }
   const manager = new ControllerManager({
     pool,
     databaseUrl: db.url,
     log: testLog,
     metrics: createMetrics(),
     resyncSeconds: 3600,
-    docker: createDockerClient(process.env.DOCKER_HOST),
+    runtime,
     lease: { ttlMs: 3000, renewMs: 500 },
     onFatal: (error) => assert.fail(error.message),
     buildReconcilers: () => ({ Project: idle, Environment: recorder, Deployment: idle }),

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { sealSecret } from '../../src/crypto/secret-box.js'
+import { reconcileContext } from '../doubles/reconcile-context.js'
+import { sealSecret, secretEnvContext } from '../../src/crypto/secret-box.js'
 import { collectGarbage } from '../../src/reconcilers/garbage.js'
 import { createProjectReconciler } from '../../src/reconcilers/project.js'
-import { createLogger } from '../../src/log.js'
-import { secretEnvContext } from '../../src/resources/specs.js'
 import { LABELS } from '../../src/runtime/labels.js'
 import { TEST_SECRET_KEYS } from '../helpers/builds.js'
 import { buildTestApp, client, registerUser } from '../helpers/app.js'
@@ -17,7 +16,6 @@ import { waitFor } from '../helpers/wait.js'
 const { runId } = testEnv()
 const image = `gilgal-test/lifecycle:${runId}`
 let world: RolloutWorld
-const context = { reconcileId: 'test', log: createLogger('silent') }
 
 before(async () => {
   await buildBusyboxImage(image, 'lifecycle\n')
@@ -272,8 +270,8 @@ test('deleting the environment and then the project leaves nothing labelled behi
   assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [label] } }), [])
 
   const projects = createProjectReconciler({ pool: world.db.pool, runtime: world.runtime })
-  const key = `Project/${world.projectId}`
-  await projects.reconcile(key, new AbortController().signal, context)
+  const key = { kind: 'Project' as const, id: world.projectId }
+  await projects.reconcile(key, new AbortController().signal, reconcileContext())
   const network = `gilgal-${world.projectName}`
   assert.equal(
     (await docker.listNetworks({ filters: { name: [network] } })).length,
@@ -291,7 +289,7 @@ test('deleting the environment and then the project leaves nothing labelled behi
     world.projectId,
   ])
   await waitFor('the project row to go', async () => {
-    await projects.reconcile(key, new AbortController().signal, context)
+    await projects.reconcile(key, new AbortController().signal, reconcileContext())
     const { rowCount } = await world.db.pool.query('select 1 from projects where id = $1', [world.projectId])
     return rowCount === 0 ? true : undefined
   })

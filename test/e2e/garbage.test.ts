@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { collectGarbage } from '../../src/reconcilers/garbage.js'
-import { createDockerClient } from '../../src/runtime/docker.js'
-import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
 import { LABELS } from '../../src/runtime/labels.js'
 import { createBuildWorld, type BuildWorld } from '../helpers/builds.js'
 import { testEnv } from '../helpers/db.js'
@@ -56,7 +54,7 @@ test('images of revisions beyond revisionHistoryLimit go; recent ones, young one
       [id, phase, ids[index]],
     )
   }
-  const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST), world.owner)
+  const { runtime } = world.reconcilerDeps()
 
   const now = await collectGarbage({ pool: world.db.pool, runtime })
   assert.equal(now.images, 0, 'nothing younger than the grace period goes, whatever its revision')

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { sealSecret } from '../../src/crypto/secret-box.js'
-import { registryContext } from '../../src/resources/specs.js'
+import { registryContext, sealSecret } from '../../src/crypto/secret-box.js'
 import { LOCAL_BASE } from '../helpers/base-images.js'
 import { createBuildWorld, TEST_SECRET_KEYS, type BuildWorld } from '../helpers/builds.js'
 import { docker } from '../helpers/docker.js'

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { copyFile, cp, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { BaseImages } from '../../src/build/dockerfiles.js'
+import type { BaseImages } from '../../src/source/dockerfiles.js'
 import { assertStaticBusybox, docker, followBuild } from './docker.js'
 
 /**

@@ -3,16 +3,19 @@ import os from 'node:os'
 import path from 'node:path'
 import PQueue from 'p-queue'
 import { testSecrets } from './app.js'
-import { createLogger } from '../../src/log.js'
 import {
   createDeploymentReconciler,
   type DeploymentReconcilerDeps,
 } from '../../src/reconcilers/deployment/reconcile.js'
 import { createDockerClient } from '../../src/runtime/docker.js'
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
+import { fencedRuntime } from '../../src/runtime/fence.js'
 import { localBaseImages } from './base-images.js'
 import { createTestDatabase, testEnv, type TestDatabase } from './db.js'
 import { ownership, type Ownership } from '../../src/runtime/labels.js'
 import { docker } from './docker.js'
+import { alwaysCurrent } from '../doubles/fence.js'
+import { reconcileContext } from '../doubles/reconcile-context.js'
 
 /** The keys the test API seals with, so what it seals the reconcilers can open. */
 export const TEST_SECRET_KEYS = testSecrets.secretKeys
@@ -47,8 +50,6 @@ export interface BuildWorld {
   close(): Promise<void>
 }
 
-const context = { reconcileId: 'test', log: createLogger('silent') }
-
 export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
   const db = await createTestDatabase()
   const root = await mkdtemp(path.join(os.tmpdir(), `gilgal-${prefix}-`))
@@ -61,16 +62,21 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
     [projectName],
   )
   const { id: environmentId, project_id: projectId } = rows[0]
+  const owner = ownership(`t-${testEnv().runId}-${prefix}`)
+  const runtime = fencedRuntime(
+    createDockerRuntime(createDockerClient(process.env.DOCKER_HOST), owner),
+    alwaysCurrent,
+  )
   const world: BuildWorld = {
     db,
     root,
     workRoot: path.join(root, 'work'),
     projectId,
     projectName,
-    owner: ownership(`t-${testEnv().runId}-${prefix}`),
+    owner,
     reconcilerDeps: (extra = {}) => ({
       pool: db.pool,
-      engine: createDockerClient(process.env.DOCKER_HOST),
+      runtime,
       workRoot: world.workRoot,
       allowLocalSources: true,
       baseImages: localBaseImages(),
@@ -78,7 +84,6 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
       admission: new PQueue({ concurrency: 1 }),
       cancelPollMs: 100,
       secretKeys: TEST_SECRET_KEYS,
-      ownership: world.owner,
       ...extra,
     }),
     async revision(input) {
@@ -102,7 +107,7 @@ export async function createBuildWorld(prefix: string): Promise<BuildWorld> {
     },
     async reconcile(id, extra) {
       const reconciler = createDeploymentReconciler(world.reconcilerDeps(extra))
-      await reconciler.reconcile(`Deployment/${id}`, new AbortController().signal, context)
+      await reconciler.reconcile({ kind: 'Deployment', id }, new AbortController().signal, reconcileContext())
     },
     async statusOf(id) {
       return (await db.pool.query('select status from deployments where id = $1', [id])).rows[0].status

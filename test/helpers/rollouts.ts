@@ -1,10 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { createLogger } from '../../src/log.js'
 import { createEnvironmentReconciler } from '../../src/reconcilers/environment/reconcile.js'
-import { createDockerClient } from '../../src/runtime/docker.js'
-import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
-import type { Runtime } from '../../src/runtime/runtime.js'
+import type { FencedRuntime } from '../../src/runtime/fence.js'
 import { createMetrics, type Metrics } from '../../src/metrics/registry.js'
+import { reconcileContext } from '../doubles/reconcile-context.js'
 import { createBuildWorld, TEST_SECRET_KEYS, type BuildWorld } from './builds.js'
 
 export const FAST_ROLLOUT = {
@@ -24,8 +22,6 @@ export const FAST_HEALTH = {
   startPeriodSeconds: 0,
 }
 
-const context = { reconcileId: 'test', log: createLogger('silent') }
-
 export interface RevisionOptions {
   command?: string[] | null
   env?: Record<string, string>
@@ -41,7 +37,8 @@ export interface RevisionOptions {
  */
 export interface RolloutWorld extends BuildWorld {
   environmentId: string
-  runtime: Runtime
+  /** Fenced by a term that never ends. */
+  runtime: FencedRuntime
   /** What the driven reconciler counted. */
   metrics: Metrics
   deploy(image: string, options?: RevisionOptions): Promise<string>
@@ -58,7 +55,7 @@ export async function createRolloutWorld(
   spec: Record<string, unknown> = {},
 ): Promise<RolloutWorld> {
   const world = await createBuildWorld(prefix)
-  const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST), world.owner)
+  const { runtime } = world.reconcilerDeps()
   const { rows } = await world.db.pool.query(
     `update environments set spec = $2 where project_id = $1 returning id`,
     [world.projectId, { replicas: 1, paused: false, rollout: FAST_ROLLOUT, ...spec }],
@@ -97,10 +94,10 @@ export async function createRolloutWorld(
       const errors: Error[] = []
       const loop = (async () => {
         while (running) {
-          const key = `Environment/${environmentId}`
+          const key = { kind: 'Environment' as const, id: environmentId }
           // As the work queue does: an error is retried after a pause, and the last one is kept.
           const result = await reconciler
-            .reconcile(key, new AbortController().signal, context)
+            .reconcile(key, new AbortController().signal, reconcileContext())
             .catch((error: Error) => {
               errors.push(error)
               return { requeueAfterMs: 200 }

@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url'
 import { after, before, test } from 'node:test'
 import { ControllerManager } from '../../src/controller/manager.js'
 import { createMetrics } from '../../src/metrics/registry.js'
-import type { Reconciler } from '../../src/reconcilers/reconciler.js'
+import type { Reconciler } from '../../src/controller/reconciler.js'
 import { FakeRuntime } from '../doubles/fake-runtime.js'
-import { fencedRuntime } from '../../src/runtime/runtime.js'
+import { fencedRuntime } from '../../src/runtime/fence.js'
 import { createPool } from '../../src/store/pool.js'
 import { createTestDatabase, testLog, type TestDatabase } from '../helpers/db.js'
 import { exitWithin, runScript } from '../helpers/process.js'
@@ -62,7 +62,7 @@ test('a leader paused past its lease and resumed makes no mutation after resumin
         const runtime = fencedRuntime(standbyRuntime.forEpoch(fence.epoch), fence)
         const creator: Reconciler = {
           reconcile: async (key) => (
-            await runtime.createContainer({ name: key, image: 'app', labels: {} }),
+            await runtime.createContainer({ name: key.id, image: 'app', labels: {} }),
             {}
           ),
         }

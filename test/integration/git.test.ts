@@ -11,7 +11,7 @@ import {
   removeWorkspace,
   resolveCommit,
   SourceError,
-} from '../../src/build/git.js'
+} from '../../src/source/git.js'
 
 let root: string
 let repo: string

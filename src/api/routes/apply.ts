@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
+import { applyManifests } from '../../desired-state/apply.js'
 import { parseManifests } from '../../manifests/parse.js'
-import { applyManifests, validateManifests } from '../../resources/apply.js'
-import { runWrite, type ResourceDeps } from '../resources.js'
+import { validateManifests } from '../../manifests/validate.js'
+import { runWrite, type ResourceDeps } from '../write.js'
 import { authErrors, authorized, problem } from '../schemas.js'
 
 const YAML_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml']
@@ -68,7 +69,7 @@ export async function applyRoutes(app: FastifyInstance, deps: ResourceDeps): Pro
     }),
     async (request) => {
       const { dryRun, prune } = request.query
-      const manifests = validateManifests(parseManifests(request.body))
+      const manifests = validateManifests(parseManifests(request.body), deps.sourcePolicy)
       const items = await runWrite(deps, request, 'apply', (ctx) => applyManifests(ctx, manifests, prune), {
         dryRun,
       })

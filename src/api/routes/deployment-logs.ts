@@ -1,9 +1,11 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { waitForLogs } from '../../log-bus.js'
+import { isBuildOver } from '../../model/phases.js'
 import { findOwnedDeployment } from '../../store/deployments.js'
 import { listDeploymentLogs, type LogLine } from '../../store/logs.js'
-import { requireDeployment, type ResourceDeps } from '../resources.js'
+import { requireDeployment } from '../lookups.js'
+import type { ResourceDeps } from '../write.js'
 import { authErrors, authorized, idParams, problem, timestamp } from '../schemas.js'
 
 // The package's module.exports is the fastify-plugin-wrapped plugin (its decorations reach this
@@ -23,7 +25,6 @@ const logLine = {
 
 // A follower in another process than the builder learns of new lines by this poll.
 const POLL_MS = 1000
-const BUILD_OVER = ['Failed', 'Cancelled', 'Deploying', 'Active', 'Superseded']
 
 interface Query {
   after: number
@@ -80,10 +81,9 @@ export async function deploymentLogRoutes(app: FastifyInstance, deps: ResourceDe
       while (!closed.signal.aborted) {
         const current = await findOwnedDeployment(pool, userId, deployment.id)
         await send(await listDeploymentLogs(pool, deployment.id, seq, 1000))
-        const phase = String(current?.status.phase ?? '')
-        if (!current || typeof current.status.imageId === 'string' || BUILD_OVER.includes(phase)) {
+        if (!current || isBuildOver(current.status)) {
           await send(await listDeploymentLogs(pool, deployment.id, seq, 5000)) // lines written meanwhile
-          await reply.sse.send({ event: 'end', data: { phase: phase || 'Deleted' } })
+          await reply.sse.send({ event: 'end', data: { phase: current?.status.phase ?? 'Deleted' } })
           break
         }
         await waitForLogs(deployment.id, POLL_MS, closed.signal)

@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify'
-import { cancel, deploy, rollback } from '../../resources/deployments.js'
+import { cancel, deploy, rollback } from '../../desired-state/deployments.js'
+import { validateDeploySource } from '../../manifests/validate.js'
+import { DEPLOYMENT_PHASES, type DeploymentPhase } from '../../model/phases.js'
+import type { Source } from '../../model/specs.js'
 import { listDeployments } from '../../store/deployments.js'
-import {
-  presentDeployment,
-  requireDeployment,
-  requireProject,
-  requireProjectEnvironment,
-  runWrite,
-  type ResourceDeps,
-} from '../resources.js'
+import { requireDeployment, requireProject, requireProjectEnvironment } from '../lookups.js'
+import { presentDeployment } from '../present.js'
+import { runWrite, type ResourceDeps } from '../write.js'
 import {
   authErrors,
   authorized,
@@ -23,9 +21,7 @@ import {
 } from '../schemas.js'
 
 const tags = ['deployments']
-const phase = {
-  enum: ['Queued', 'Building', 'Deploying', 'Active', 'Superseded', 'Failed', 'Cancelled'],
-} as const
+const phase = { enum: DEPLOYMENT_PHASES } as const
 const source = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/source' }
 
 /** Revisions: list, deploy, read, logs, rollback (a new revision) and cancel (a request). */
@@ -34,7 +30,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
 
   app.get<{
     Params: { projectId: string }
-    Querystring: { environment?: string; phase?: string; limit: number; cursor?: string }
+    Querystring: { environment?: string; phase?: DeploymentPhase; limit: number; cursor?: string }
   }>(
     '/projects/:projectId/deployments',
     authorized(app, 'read', tags, {
@@ -62,7 +58,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     },
   )
 
-  app.post<{ Params: { projectId: string }; Body: { environment: string; source?: never } }>(
+  app.post<{ Params: { projectId: string }; Body: { environment: string; source?: Source } }>(
     '/projects/:projectId/deployments',
     authorized(app, 'write', tags, {
       params: idParams('projectId'),
@@ -75,6 +71,8 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
       response: { 201: resource, ...writeErrors },
     }),
     async (request, reply) => {
+      const { source } = request.body
+      validateDeploySource(source, deps.sourcePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
         const environment = await requireProjectEnvironment(
@@ -83,7 +81,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
           request.body.environment,
           true,
         )
-        return deploy(ctx, project, environment, { source: request.body.source })
+        return deploy(ctx, project, environment, { source })
       })
       return reply.code(201).send(presentDeployment(result.deployment))
     },

@@ -4,7 +4,8 @@ import { GilgalError } from '../../errors.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { RuntimeLogLine } from '../../runtime/logs.js'
 import type { ManagedContainer, Runtime } from '../../runtime/runtime.js'
-import { requireEnvironment, type ResourceDeps } from '../resources.js'
+import { requireEnvironment } from '../lookups.js'
+import type { ResourceDeps } from '../write.js'
 import { authErrors, authorized, idParams, problem } from '../schemas.js'
 
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>

@@ -1,15 +1,10 @@
 import type { FastifyInstance } from 'fastify'
-import { createEnvironment, deleteEnvironment, updateEnvironment } from '../../resources/environments.js'
+import { createEnvironment, deleteEnvironment, updateEnvironment } from '../../desired-state/environments.js'
+import { validateEnvironmentSpec } from '../../manifests/validate.js'
 import { listEnvironments } from '../../store/environments.js'
-import {
-  orNotFound,
-  presentEnvironment,
-  requireEnvironment,
-  requireProject,
-  requireProjectEnvironment,
-  runWrite,
-  type ResourceDeps,
-} from '../resources.js'
+import { orNotFound, requireEnvironment, requireProject, requireProjectEnvironment } from '../lookups.js'
+import { presentEnvironment } from '../present.js'
+import { runWrite, type ResourceDeps } from '../write.js'
 import {
   anySpec,
   authErrors,
@@ -70,10 +65,12 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
       response: { 201: resource, ...writeErrors },
     }),
     async (request, reply) => {
+      const { name, labels } = request.body
+      const spec = validateEnvironmentSpec(request.body.spec, deps.sourcePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         // Locked, so a deletion request committing meanwhile cannot miss the new environment.
         const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
-        return createEnvironment(ctx, project, request.body)
+        return createEnvironment(ctx, project, { name, labels, spec })
       })
       return reply.code(201).send(presentEnvironment(result.environment))
     },
@@ -109,10 +106,11 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
       response: { 200: resource, ...writeErrors },
     }),
     async (request) => {
+      const spec = validateEnvironmentSpec(request.body.spec, deps.sourcePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         const environment = await requireEnvironment(ctx.client, ctx.ownerId, request.params.id, true)
         const project = await requireProject(ctx.client, ctx.ownerId, environment.projectId)
-        return updateEnvironment(ctx, project, environment, request.body)
+        return updateEnvironment(ctx, project, environment, { labels: request.body.labels, spec })
       })
       return presentEnvironment(result.environment)
     },

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify'
-import { createProject, deleteProject, slugify, updateProject } from '../../resources/projects.js'
+import { createProject, deleteProject, slugify, updateProject } from '../../desired-state/projects.js'
+import { validateProjectSpec } from '../../manifests/validate.js'
 import { listEvents } from '../../store/events.js'
 import { listProjects } from '../../store/projects.js'
-import { presentProject, requireProject, runWrite, type ResourceDeps } from '../resources.js'
+import { requireProject } from '../lookups.js'
+import { presentProject } from '../present.js'
+import { runWrite, type ResourceDeps } from '../write.js'
 import {
   anySpec,
   authErrors,
@@ -76,13 +79,12 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
       response: { 201: resource, ...writeErrors },
     }),
     async (request, reply) => {
-      const { name: typed, labels, spec } = request.body
+      const { name: typed, labels } = request.body
       const name = slugify(typed)
+      const spec = validateProjectSpec(request.body.spec, deps.sourcePolicy)
       // "My Shop" is kept as the display name of the project it names, unless one was given.
-      const withDisplayName = name === typed ? spec : { displayName: typed, ...(spec as object | undefined) }
-      const result = await runWrite(deps, request, 'api', (ctx) =>
-        createProject(ctx, { name, labels, spec: withDisplayName }),
-      )
+      if (name !== typed) spec.displayName ??= typed
+      const result = await runWrite(deps, request, 'api', (ctx) => createProject(ctx, { name, labels, spec }))
       return reply.code(201).send(presentProject(result.project))
     },
   )
@@ -105,12 +107,12 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
       response: { 200: resource, ...writeErrors },
     }),
     async (request) => {
+      const spec = validateProjectSpec(request.body.spec, deps.sourcePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) =>
-        updateProject(
-          ctx,
-          await requireProject(ctx.client, ctx.ownerId, request.params.id, true),
-          request.body,
-        ),
+        updateProject(ctx, await requireProject(ctx.client, ctx.ownerId, request.params.id, true), {
+          labels: request.body.labels,
+          spec,
+        }),
       )
       return presentProject(result.project)
     },

@@ -1,76 +1,54 @@
 import { readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type PQueue from 'p-queue'
-import { DetectionError } from '../../build/detect.js'
-import type { BaseImages } from '../../build/dockerfiles.js'
-import { removeWorkspace, SourceError } from '../../build/git.js'
-import type { SecretKey } from '../../config/secrets.js'
-import type { DockerClient } from '../../runtime/docker.js'
-import type { Ownership } from '../../runtime/labels.js'
+import type { Reconciler } from '../../controller/reconciler.js'
 import type { Metrics } from '../../metrics/registry.js'
-import { BuildCancelledError, BuildError, exposedPort } from '../../runtime/build.js'
-import { ImagePullError, ImagePushError, removeDanglingImages } from '../../runtime/images.js'
+import { isBuildOver } from '../../model/phases.js'
+import type { DeploymentStatus } from '../../model/specs.js'
+import { BuildCancelledError, BuildError } from '../../runtime/images/build.js'
+import { ImagePullError, ImagePushError } from '../../runtime/images/transfer.js'
+import { DetectionError } from '../../source/detect.js'
+import { removeWorkspace, SourceError } from '../../source/git.js'
 import {
   isCancelRequested,
   mergeDeploymentStatus,
   readBuildState,
   startBuilding,
   type BuildState,
-} from '../../store/builds.js'
+} from '../../store/deployments.js'
 import type { Pool } from '../../store/pool.js'
-import type { Fence } from '../../controller/lease.js'
-import type { Reconciler } from '../reconciler.js'
 import { DeploymentLogWriter } from './log-writer.js'
-import { produceImage } from './source.js'
+import { produceImage, type ImageSourceDeps } from './produce-image.js'
 
-export interface DeploymentReconcilerDeps {
-  pool: Pool
-  engine: DockerClient
-  /** Build workspaces go here (under the data dir); each is deleted when its build ends. */
-  workRoot: string
-  allowLocalSources: boolean
-  baseImages: BaseImages
-  buildMemoryBytes: number
+export interface DeploymentReconcilerDeps extends ImageSourceDeps {
   /** Build admission (GILGAL_BUILD_CONCURRENCY). */
   admission: PQueue
   cancelPollMs?: number
-  /** The leadership term's fence: checked before a build starts and before its result is recorded. */
-  fence?: Fence
-  /** GILGAL_REGISTRY: built images are pushed there. */
-  registry?: string
-  /** Unseal the projects' registry passwords. */
-  secretKeys: readonly SecretKey[]
-  /** A revision's image is ready, or its cancel or failure is the environment's business now. */
-  onEnvironmentChange?: (environmentId: string) => void
   metrics?: Metrics
-  /** Labels built images carry (GILGAL_INSTANCE). */
-  ownership?: Ownership
 }
-
-const SETTLED = ['Failed', 'Cancelled', 'Deploying', 'Active', 'Superseded']
 
 type Failure = { phase: 'Failed'; reason: string; message: string } | { phase: 'Cancelled'; message: string }
 
 /**
- * The deployment reconciler (issue 5): a revision's source becomes an image. Queued → Building →
- * built (status.imageId/imageTag/commit; the environment reconciler takes it from there) or Failed
- * with a reason, or Cancelled. An image for the same commit and build inputs is reused, not rebuilt.
+ * The deployment reconciler: a revision's source becomes an image. Queued → Building → built
+ * (status.imageId/imageTag/commit; the environment reconciler takes it from there) or Failed with a
+ * reason, or Cancelled. An image for the same commit and build inputs is reused, not rebuilt.
  */
 export function createDeploymentReconciler(deps: DeploymentReconcilerDeps): Reconciler {
   const leftovers = removeBuildLeftovers(deps, Date.now())
   return {
-    async reconcile(key, signal) {
-      const state = await readBuildState(deps.pool, key.slice(key.indexOf('/') + 1))
+    async reconcile(key, signal, context) {
+      const state = await readBuildState(deps.pool, key.id)
       await leftovers
       if (!state) return {}
-      const built = typeof state.status.imageId === 'string' || SETTLED.includes(String(state.status.phase))
+      const built = isBuildOver(state.status)
       if (!built && state.cancelRequested) {
         await finish(deps.pool, state, { phase: 'Cancelled', message: 'cancelled before it was built' })
       } else if (!built) {
         await deps.admission.add(() => build(deps, state, signal))
       }
       // Whatever happened (built, failed, a cancel of a deploying revision), the rollout decides next.
-      deps.onEnvironmentChange?.(state.environmentId)
+      context.enqueue({ kind: 'Environment', id: state.environmentId })
       return {}
     },
   }
@@ -93,13 +71,14 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
   const startedAt = performance.now()
   let workspace: string | undefined
   try {
-    const built = await produceImage(deps, state, cancel.signal, log, (dir) => (workspace = dir))
-    const port = await exposedPort(deps.engine, String(built.imageId))
-    await deps.fence?.assertCurrent()
+    const produced = await produceImage(deps, state, cancel.signal, log, (dir) => (workspace = dir))
+    const image = await deps.runtime.findImage(produced.imageId)
+    // A deposed leader must not record a result either: its successor may be building the same revision.
+    await deps.runtime.fence.assertCurrent()
     await mergeDeploymentStatus(deps.pool, state.id, {
-      ...built,
-      ...(port === undefined ? {} : { exposedPort: port }),
-      builtAt: new Date(),
+      ...produced,
+      ...(image?.exposedPort === undefined ? {} : { exposedPort: image.exposedPort }),
+      builtAt: new Date().toISOString(),
       observedGeneration: state.generation,
     })
     deps.metrics?.buildDuration.observe((performance.now() - startedAt) / 1000)
@@ -144,9 +123,12 @@ function classify(error: unknown, cancelRequested: boolean): Failure | undefined
 }
 
 async function finish(pool: Pool, state: BuildState, failure: Failure): Promise<void> {
-  const reason = failure.phase === 'Failed' ? { reason: failure.reason } : {}
-  const patch = { phase: failure.phase, ...reason, message: failure.message, finishedAt: new Date() }
-  await mergeDeploymentStatus(pool, state.id, { ...patch, observedGeneration: state.generation })
+  const patch: DeploymentStatus = {
+    ...failure,
+    finishedAt: new Date().toISOString(),
+    observedGeneration: state.generation,
+  }
+  await mergeDeploymentStatus(pool, state.id, patch)
 }
 
 /**
@@ -156,7 +138,7 @@ async function finish(pool: Pool, state: BuildState, failure: Failure): Promise<
  */
 async function removeBuildLeftovers(deps: DeploymentReconcilerDeps, before: number): Promise<void> {
   await removeStaleWorkspaces(deps.workRoot, before).catch(() => undefined)
-  await removeDanglingImages(deps.engine, deps.ownership).catch(() => undefined)
+  await deps.runtime.removeDanglingImages().catch(() => undefined)
 }
 
 async function removeStaleWorkspaces(workRoot: string, before: number): Promise<void> {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseSecretKeys } from '../../config/secrets.js'
-import { sealSecret } from '../../crypto/secret-box.js'
-import { secretEnvContext } from '../../resources/specs.js'
+import { sealSecret, secretEnvContext } from '../../crypto/secret-box.js'
 import { containerSpecFor, parseMemory, portOf } from './containers.js'
 
 const keys = parseSecretKeys(`k:${Buffer.alloc(32, 3).toString('base64')}`)
@@ -23,6 +22,7 @@ test("a replica's container: deterministic name, labels, env with its secrets op
           exec: { command: ['true'] },
           intervalSeconds: 1,
           timeoutSeconds: 2,
+          healthyThreshold: 1,
           failureThreshold: 3,
           startPeriodSeconds: 0,
         },
@@ -50,7 +50,7 @@ test("a replica's container: deterministic name, labels, env with its secrets op
 test('the port: the environment names it, else the image exposes it, else 8080', () => {
   assert.equal(portOf({ port: 5000 }, { exposedPort: 3000 }), 5000)
   assert.equal(portOf({ port: null }, { exposedPort: 3000 }), 3000)
-  assert.equal(portOf({}, {}), 8080)
+  assert.equal(portOf({ port: null }, {}), 8080)
 })
 
 test('memory sizes in the forms the schema allows', () => {

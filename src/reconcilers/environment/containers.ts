@@ -1,10 +1,8 @@
-import { openSecret } from '../../crypto/secret-box.js'
 import type { SecretKey } from '../../config/secrets.js'
-import { secretEnvContext } from '../../resources/specs.js'
+import { openSecret, secretEnvContext } from '../../crypto/secret-box.js'
+import type { DeploymentStatus, RevisionSpec, SealedValues } from '../../model/specs.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { ContainerSpec } from '../../runtime/runtime.js'
-import type { Spec } from '../../store/projects.js'
-import type { HealthCheckSpec } from './probes.js'
 
 export const REPLICA_LABEL = 'dev.gilgal.replica'
 // An image that EXPOSEs nothing, in an environment that names no port, is expected on 8080.
@@ -13,14 +11,20 @@ const FALLBACK_PORT = 8080
 export interface ContainerContext {
   project: { id: string; name: string }
   environment: { id: string; name: string }
-  revision: { id: string; revision: number; spec: Spec; status: Spec }
+  revision: {
+    id: string
+    revision: number
+    spec: Pick<RevisionSpec, 'env' | 'secretEnv' | 'command' | 'port' | 'resources' | 'healthCheck'>
+    /** A revision is given replicas only once it has its image. */
+    status: { imageId: string; exposedPort?: number }
+  }
   index: number
   secretKeys: readonly SecretKey[]
   /** `gilgal`, or `gilgal-<instance>` (GILGAL_INSTANCE): installations sharing an engine never collide. */
   namePrefix?: string
 }
 
-/** The network every container of a project joins (DESIGN.md section 4). */
+/** The network every container of a project joins. */
 export const projectNetwork = (projectName: string, namePrefix = 'gilgal') => `${namePrefix}-${projectName}`
 
 /**
@@ -32,11 +36,11 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
   const { project, environment, revision, index } = context
   const prefix = context.namePrefix ?? 'gilgal'
   const spec = revision.spec
-  const resources = (spec.resources ?? {}) as { memory?: string; cpus?: number }
-  const check = spec.healthCheck as HealthCheckSpec | null
+  const { resources, healthCheck: check } = spec
+  const port = portOf(spec, revision.status)
   return {
     name: `${prefix}-${project.name}-${environment.name}-r${revision.revision}-${index}`,
-    image: String(revision.status.imageId),
+    image: revision.status.imageId,
     labels: {
       [LABELS.project]: project.id,
       [LABELS.environment]: environment.id,
@@ -44,17 +48,13 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
       [LABELS.revision]: String(revision.revision),
       [REPLICA_LABEL]: String(index),
     },
-    env: {
-      ...((spec.env ?? {}) as Record<string, string>),
-      ...openedSecrets(spec, context.secretKeys),
-      PORT: String(portOf(spec, revision.status)),
-    },
-    command: (spec.command as string[] | null) ?? null,
-    port: portOf(spec, revision.status),
+    env: { ...spec.env, ...openedSecrets(spec.secretEnv, context.secretKeys), PORT: String(port) },
+    command: spec.command,
+    port,
     publish: true,
     network: projectNetwork(project.name, prefix),
-    ...(resources.memory ? { memoryBytes: parseMemory(resources.memory) } : {}),
-    ...(resources.cpus ? { cpus: resources.cpus } : {}),
+    ...(resources?.memory ? { memoryBytes: parseMemory(resources.memory) } : {}),
+    ...(resources?.cpus ? { cpus: resources.cpus } : {}),
     ...(check?.exec
       ? {
           healthCheck: {
@@ -70,13 +70,14 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
 }
 
 /** The environment's port, else the one the image EXPOSEs (recorded by the build), else 8080. */
-export function portOf(spec: Spec, status: Spec): number {
-  if (typeof spec.port === 'number') return spec.port
-  return typeof status.exposedPort === 'number' ? status.exposedPort : FALLBACK_PORT
+export function portOf(
+  spec: Pick<RevisionSpec, 'port'>,
+  status: Pick<DeploymentStatus, 'exposedPort'>,
+): number {
+  return spec.port ?? status.exposedPort ?? FALLBACK_PORT
 }
 
-function openedSecrets(spec: Spec, keys: readonly SecretKey[]): Record<string, string> {
-  const sealed = (spec.secretEnv ?? {}) as Record<string, string>
+function openedSecrets(sealed: SealedValues = {}, keys: readonly SecretKey[]): Record<string, string> {
   return Object.fromEntries(
     Object.entries(sealed).map(([name, value]) => [name, openSecret(value, keys, secretEnvContext(name))]),
   )

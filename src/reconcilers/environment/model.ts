@@ -1,43 +1,35 @@
-/** What the environment planner sees and decides (DESIGN.md sections 1 and 5). */
-
-export interface RolloutSettings {
-  strategy: 'StartFirst' | 'StopFirst'
-  progressDeadlineSeconds: number
-  autoRollback: boolean
-  drainSeconds: number
-  monitorSeconds: number
-  revisionHistoryLimit: number
-}
+/** What the environment planner sees and decides (the rollout steps are in docs/ARCHITECTURE.md). */
+import type { DeploymentPhase } from '../../model/phases.js'
+import type { DeploymentStatus, EnvironmentStatus, Rollout } from '../../model/specs.js'
 
 export interface EnvironmentView {
   id: string
   replicas: number
   paused: boolean
-  rollout: RolloutSettings
-  status: Record<string, unknown>
+  rollout: Rollout
+  status: EnvironmentStatus
 }
 
-/** One revision as the planner needs it; `status` fields are the controller's own bookkeeping. */
+/** The status fields of a revision the planner reads: the controller's own bookkeeping. */
+export type RevisionBookkeeping = Pick<
+  DeploymentStatus,
+  | 'deployStartedAt'
+  | 'switchedAt'
+  | 'restartsAtSwitch'
+  | 'readyAt'
+  | 'restartsAtReady'
+  | 'previousDeployment'
+  | 'rolledBack'
+>
+
+/** One revision as the planner needs it. */
 export interface RevisionView {
   id: string
   revision: number
-  phase: string
+  phase: DeploymentPhase
   imageId: string | undefined
   cancelRequested: boolean
-  status: {
-    deployStartedAt?: string | null
-    /** When routes switched to it (StartFirst step 3); the drain runs from here. */
-    switchedAt?: string | null
-    /** Restart counts at the switch: a restart during the drain fails the revision. */
-    restartsAtSwitch?: Record<string, number> | null
-    readyAt?: string | null
-    /** Each container's restart count when it became Active: the bake window counts restarts after. */
-    restartsAtReady?: Record<string, number> | null
-    /** The revision it replaced: kept stopped through the bake window for a rollback. */
-    previousDeployment?: string | null
-    /** It failed and the revision before it kept (or went back to) serving. */
-    rolledBack?: boolean
-  }
+  status: RevisionBookkeeping
 }
 
 /** A container's health as the controller's probes (or Docker's, for exec) judge it. */
@@ -63,12 +55,12 @@ export type Action =
   | { type: 'start'; containerId: string }
   | { type: 'stop'; containerId: string }
   | { type: 'remove'; containerId: string }
-  | { type: 'revision'; deploymentId: string; patch: Record<string, unknown>; failedContainers?: string[] }
+  | { type: 'revision'; deploymentId: string; patch: DeploymentStatus; failedContainers?: string[] }
 
 export interface Plan {
   actions: Action[]
   /** The environment's status as it should be after the actions. */
-  status: Record<string, unknown>
+  status: EnvironmentStatus
   requeueAfterMs?: number
   /** A revision this reconcile failed or rolled back, for events and metrics. */
   outcome?: { type: 'Failed' | 'RolledBack' | 'Active'; deploymentId: string; reason?: string }

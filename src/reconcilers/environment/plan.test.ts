@@ -1,3 +1,4 @@
+import type { DeploymentPhase } from '../../model/phases.js'
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
@@ -24,7 +25,7 @@ function env(overrides: Partial<EnvironmentView> = {}): EnvironmentView {
   }
 }
 
-function revision(n: number, phase: string, status: RevisionView['status'] = {}): RevisionView {
+function revision(n: number, phase: DeploymentPhase, status: RevisionView['status'] = {}): RevisionView {
   return { id: `r${n}`, revision: n, phase, imageId: `sha256:${n}`, cancelRequested: false, status }
 }
 

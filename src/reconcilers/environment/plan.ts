@@ -7,17 +7,17 @@ import {
   type Plan,
   type RevisionView,
 } from './model.js'
+import { FINISHED_PHASES, isPhaseIn, TERMINAL_PHASES } from '../../model/phases.js'
+import { replicaActions } from './replicas.js'
 import { planRollout } from './rollout.js'
 import { environmentStatus, failRevision } from './statuses.js'
 
-const TERMINAL = new Set(['Failed', 'Cancelled'])
-const SETTLED = new Set(['Failed', 'Cancelled', 'Active', 'Superseded'])
 const seconds = (n: number) => n * 1000
 const at = (iso: string | undefined | null) => (iso ? Date.parse(iso) : Number.NaN)
 
 /**
- * The environment's next step, as a pure function of what the database and Docker show now
- * (DESIGN.md section 5). Level-triggered: it derives where a rollout stands from the revisions'
+ * The environment's next step, as a pure function of what the database and Docker show now, and of
+ * `now`: it reads no clock. Level-triggered: it derives where a rollout stands from the revisions'
  * phases and timestamps and the observed containers, so a controller killed at any step resumes
  * from the same facts. The executor does the actions and requeues; nothing here waits.
  */
@@ -32,13 +32,17 @@ export function planEnvironment(
   // A revision routes already point at is finished (or failed) before a newer one starts.
   const switching = newestFirst.find((r) => r.phase === 'Deploying' && r.status.switchedAt)
   // Superseded revisions never come back by themselves (a rollback makes a new revision).
-  const target = switching ?? newestFirst.find((r) => !TERMINAL.has(r.phase) && r.phase !== 'Superseded')
+  const target =
+    switching ?? newestFirst.find((r) => !isPhaseIn(r.phase, TERMINAL_PHASES) && r.phase !== 'Superseded')
   if (env.paused) return { actions: [], status: { ...env.status, phase: env.status.phase ?? 'Pending' } }
   if (!target) return planIdle(env, newestFirst, containers)
   if (active && target.id === active.id) return planSteady(env, active, newestFirst, containers, now)
   if (!target.imageId) return planWaiting(env, active, target, containers)
   const skipped = newestFirst.filter(
-    (r) => r.revision < target.revision && r.revision > (active?.revision ?? 0) && !SETTLED.has(r.phase),
+    (r) =>
+      r.revision < target.revision &&
+      r.revision > (active?.revision ?? 0) &&
+      !isPhaseIn(r.phase, FINISHED_PHASES),
   )
   return planRollout(env, active, target, containers, now, skipped)
 }
@@ -79,7 +83,7 @@ function planSteady(
     const restartedSince = (c: ObservedContainer) =>
       c.restartCount > (active.status.restartsAtReady?.[c.id] ?? 0)
     const broken = mine.find((c) => restartedSince(c) || !c.running || c.verdict === 'unhealthy')
-    if (broken) return rollBackBake(env, active, previous, containers, broken)
+    if (broken) return rollBackBake(env, active, previous, containers, broken, now)
   }
   const keep = new Set(baking && previous ? [active.id, previous.id] : [active.id])
   const actions: Action[] = containers
@@ -103,22 +107,6 @@ function planSteady(
   }
 }
 
-/** Create missing replicas, start stopped ones, remove those beyond `replicas` (scale in place). */
-export function replicaActions(deploymentId: string, mine: ObservedContainer[], replicas: number): Action[] {
-  const actions: Action[] = []
-  for (let index = 0; index < replicas; index++) {
-    const container = mine.find((c) => c.index === index)
-    if (!container) actions.push({ type: 'create', deploymentId, index })
-    else if (!container.running && !container.restarting)
-      actions.push({ type: 'start', containerId: container.id }) // never started, or stopped by hand
-    else if (container.running && container.verdict === 'unhealthy')
-      actions.push({ type: 'remove', containerId: container.id }) // recreated on the next pass
-  }
-  for (const extra of mine.filter((c) => c.index >= replicas))
-    actions.push({ type: 'remove', containerId: extra.id })
-  return actions
-}
-
 /** A new revision died or turned unhealthy in its bake window: the previous one serves again. */
 function rollBackBake(
   env: EnvironmentView,
@@ -126,6 +114,7 @@ function rollBackBake(
   previous: RevisionView,
   containers: ObservedContainer[],
   broken: ObservedContainer,
+  now: number,
 ): Plan {
   const reason = broken.verdict === 'unhealthy' && broken.running ? 'HealthCheckFailed' : 'CrashLoop'
   const actions: Action[] = [
@@ -135,7 +124,7 @@ function rollBackBake(
     ...containers
       .filter((c) => c.deploymentId === previous.id && !c.running)
       .map((c): Action => ({ type: 'start', containerId: c.id })),
-    failRevision(failed, reason, broken, true),
+    failRevision(failed, reason, broken, true, now),
     { type: 'revision', deploymentId: previous.id, patch: { phase: 'Active', rolledBackFrom: failed.id } },
   ]
   const serving = containers.filter((c) => c.deploymentId === previous.id)

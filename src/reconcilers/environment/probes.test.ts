@@ -3,11 +3,12 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import type { ContainerDetails } from '../../runtime/runtime.js'
-import { ProbeTracker, type HealthCheckSpec } from './probes.js'
+import type { HealthCheck } from '../../model/specs.js'
+import { ProbeTracker } from './probes.js'
 
 let server: http.Server
 let status = 500
-const check: HealthCheckSpec = {
+const check: HealthCheck = {
   http: { path: '/healthz' },
   intervalSeconds: 1,
   timeoutSeconds: 1,

@@ -1,20 +1,8 @@
 import http from 'node:http'
 import net from 'node:net'
+import type { HealthCheck } from '../../model/specs.js'
 import type { ContainerDetails } from '../../runtime/runtime.js'
 import type { Verdict } from './model.js'
-
-/** A revision's healthCheck as the manifest schema fills it in (DESIGN.md section 1). */
-export interface HealthCheckSpec {
-  http?: { path?: string }
-  tcp?: Record<string, never>
-  exec?: { command: string[] }
-  none?: true
-  intervalSeconds: number
-  timeoutSeconds: number
-  healthyThreshold: number
-  failureThreshold: number
-  startPeriodSeconds: number
-}
 
 interface Record_ {
   successes: number
@@ -43,7 +31,7 @@ export class ProbeTracker {
 
   async probe(
     container: ContainerDetails,
-    check: HealthCheckSpec,
+    check: HealthCheck,
     now: number,
   ): Promise<{ verdict: Verdict; lastError?: string }> {
     const known = this.records.get(container.id)
@@ -94,7 +82,7 @@ function freshRecord(startedAt: string | undefined): Record_ {
 }
 
 /** One probe: undefined when it passed, else why it failed. */
-async function probeOnce(container: ContainerDetails, check: HealthCheckSpec): Promise<string | undefined> {
+async function probeOnce(container: ContainerDetails, check: HealthCheck): Promise<string | undefined> {
   if (check.none) return undefined
   if (check.exec) {
     if (container.dockerHealth === 'healthy') return undefined

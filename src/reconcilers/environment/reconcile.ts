@@ -1,24 +1,25 @@
 import type { SecretKey } from '../../config/secrets.js'
-import { DockerConflictError } from '../../runtime/errors.js'
-import { LABELS } from '../../runtime/labels.js'
-import type { Runtime } from '../../runtime/runtime.js'
-import { mergeDeploymentStatus } from '../../store/builds.js'
-import { withTransaction } from '../../store/tx.js'
-import { removeDeleted } from '../../store/controller.js'
-import type { Pool } from '../../store/pool.js'
-import { readRolloutState, writeEnvironmentStatus, type RolloutState } from '../../store/rollouts.js'
-import type { Reconciler } from '../reconciler.js'
-import { containerSpecFor, projectNetwork, REPLICA_LABEL } from './containers.js'
-import type { Action, EnvironmentView, ObservedContainer, RevisionView, RolloutSettings } from './model.js'
-import { planEnvironment } from './plan.js'
-import { ProbeTracker, type HealthCheckSpec } from './probes.js'
-import { reportOutcome, RestartCounter } from './report.js'
+import type { Reconciler } from '../../controller/reconciler.js'
+import { specDefaults } from '../../manifests/schemas.js'
 import type { Metrics } from '../../metrics/registry.js'
+import type { HealthCheck } from '../../model/specs.js'
+import { DockerConflictError } from '../../runtime/errors.js'
+import type { FencedRuntime } from '../../runtime/fence.js'
+import { LABELS } from '../../runtime/labels.js'
+import { mergeDeploymentStatus } from '../../store/deployments.js'
+import { readRolloutState, writeEnvironmentStatus, type RolloutState } from '../../store/environments.js'
+import type { Pool } from '../../store/pool.js'
+import { removeDeleted } from '../../store/spec-tables.js'
+import { withTransaction } from '../../store/tx.js'
+import { containerSpecFor, projectNetwork, REPLICA_LABEL } from './containers.js'
+import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
+import { planEnvironment } from './plan.js'
+import { ProbeTracker } from './probes.js'
+import { reportOutcome, RestartCounter } from './report.js'
 
 export interface EnvironmentReconcilerDeps {
   pool: Pool
-  /** Fenced: every mutation checks the leadership term first. */
-  runtime: Runtime
+  runtime: FencedRuntime
   secretKeys: readonly SecretKey[]
   metrics?: Metrics
   /** Container and network names start with it (see containerSpecFor). */
@@ -26,28 +27,14 @@ export interface EnvironmentReconcilerDeps {
   now?: () => number
 }
 
-const DEFAULT_CHECK: HealthCheckSpec = {
-  intervalSeconds: 2,
-  timeoutSeconds: 2,
-  healthyThreshold: 1,
-  failureThreshold: 3,
-  startPeriodSeconds: 0,
-}
-// The manifest schema's defaults, for rows written without them.
-const DEFAULT_ROLLOUT: RolloutSettings = {
-  strategy: 'StartFirst',
-  progressDeadlineSeconds: 120,
-  autoRollback: true,
-  drainSeconds: 5,
-  monitorSeconds: 30,
-  revisionHistoryLimit: 10,
-}
+// The schema's defaults, laid under what a row holds: rows written before a field existed lack it.
+const DEFAULTS = specDefaults('Environment')
 const STOP_TIMEOUT_SECONDS = 10
 const FAILURE_LOG_LINES = 5
 
 /**
- * The environment reconciler (issue 6): observe the environment's containers (and probe them), ask
- * the planner for the next step, do it, write status, and requeue. It never sleeps in a worker.
+ * The environment reconciler: observe the environment's containers (and probe them), ask the planner
+ * for the next step, do it, write status, and requeue. It never sleeps in a worker.
  */
 export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Reconciler {
   const probes = new ProbeTracker()
@@ -55,7 +42,7 @@ export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Re
   const now = deps.now ?? Date.now
   return {
     async reconcile(key) {
-      const state = await readRolloutState(deps.pool, key.slice(key.indexOf('/') + 1))
+      const state = await readRolloutState(deps.pool, key.id)
       if (!state) return {}
       if (state.environment.deleting) return tearDown(deps, state)
       const observed = await observe(deps.runtime, probes, state, now())
@@ -79,9 +66,9 @@ function environmentView(state: RolloutState): EnvironmentView {
   const spec = state.environment.spec
   return {
     id: state.environment.id,
-    replicas: typeof spec.replicas === 'number' ? spec.replicas : 1,
-    paused: spec.paused === true,
-    rollout: { ...DEFAULT_ROLLOUT, ...(spec.rollout as Partial<RolloutSettings> | undefined) },
+    replicas: spec.replicas ?? DEFAULTS.replicas,
+    paused: spec.paused ?? DEFAULTS.paused,
+    rollout: { ...DEFAULTS.rollout, ...spec.rollout },
     status: state.environment.status,
   }
 }
@@ -90,22 +77,24 @@ function revisionViews(state: RolloutState): RevisionView[] {
   return state.revisions.map((r) => ({
     id: r.id,
     revision: r.revision,
-    phase: String(r.status.phase ?? 'Queued'),
-    imageId: typeof r.status.imageId === 'string' ? r.status.imageId : undefined,
+    phase: r.status.phase ?? 'Queued',
+    imageId: r.status.imageId,
     cancelRequested: r.cancelRequested,
-    status: r.status as RevisionView['status'],
+    status: r.status,
   }))
 }
 
+function healthCheckOf(revision: RolloutState['revisions'][number] | undefined): HealthCheck {
+  return { ...DEFAULTS.healthCheck, ...revision?.spec.healthCheck }
+}
+
 function probeInterval(state: RolloutState): number {
-  const target = state.revisions[0]
-  const check = (target?.spec.healthCheck ?? DEFAULT_CHECK) as HealthCheckSpec
-  return (check.intervalSeconds ?? 2) * 1000
+  return healthCheckOf(state.revisions[0]).intervalSeconds * 1000
 }
 
 /** Every labelled container of the environment, inspected and probed. */
 async function observe(
-  runtime: Runtime,
+  runtime: FencedRuntime,
   probes: ProbeTracker,
   state: RolloutState,
   now: number,
@@ -117,8 +106,7 @@ async function observe(
     if (!details) continue
     const deploymentId = details.labels[LABELS.deployment] ?? ''
     const revision = state.revisions.find((r) => r.id === deploymentId)
-    const check = { ...DEFAULT_CHECK, ...((revision?.spec.healthCheck ?? {}) as Partial<HealthCheckSpec>) }
-    const { verdict, lastError } = await probes.probe(details, check, now)
+    const { verdict, lastError } = await probes.probe(details, healthCheckOf(revision), now)
     observed.push({
       id: details.id,
       name: details.name,
@@ -185,7 +173,7 @@ async function recordRevisions(deps: EnvironmentReconcilerDeps, actions: Action[
 }
 
 /** The last log lines of containers whose failure is about to be recorded (before they are removed). */
-async function failureLogs(runtime: Runtime, actions: Action[]): Promise<Map<string, string[]>> {
+async function failureLogs(runtime: FencedRuntime, actions: Action[]): Promise<Map<string, string[]>> {
   const logs = new Map<string, string[]>()
   for (const action of actions) {
     if (action.type !== 'revision' || !action.failedContainers?.length) continue
@@ -202,13 +190,14 @@ async function createReplica(
   index: number,
 ): Promise<void> {
   const revision = state.revisions.find((r) => r.id === deploymentId)
-  if (!revision) return
+  const imageId = revision?.status.imageId
+  if (!revision || imageId === undefined) return
   const network = projectNetwork(state.project.name, deps.namePrefix)
   await deps.runtime.ensureNetwork(network, { [LABELS.project]: state.project.id })
   const spec = containerSpecFor({
     project: state.project,
     environment: state.environment,
-    revision,
+    revision: { ...revision, status: { imageId, exposedPort: revision.status.exposedPort } },
     index,
     secretKeys: deps.secretKeys,
     namePrefix: deps.namePrefix,

@@ -1,7 +1,8 @@
 import type { Metrics } from '../../metrics/registry.js'
+import { revisionName } from '../../model/names.js'
+import type { RolloutState } from '../../store/environments.js'
 import { insertEvents, type NewEvent } from '../../store/events.js'
 import type { Pool } from '../../store/pool.js'
-import type { RolloutState } from '../../store/rollouts.js'
 import type { ObservedContainer, Plan } from './model.js'
 
 /**
@@ -17,12 +18,16 @@ export async function reportOutcome(
   const outcome = plan.outcome
   const revision = outcome && state.revisions.find((r) => r.id === outcome.deploymentId)
   if (!outcome || !revision) return
-  const serving = (plan.status.activeDeployment as { revision?: number } | null)?.revision
-  const started = Date.parse(String(revision.status.deployStartedAt ?? ''))
+  const serving = plan.status.activeDeployment?.revision
+  const started = Date.parse(revision.status.deployStartedAt ?? '')
   const seconds = Number.isNaN(started) ? undefined : (now - started) / 1000
   const event = (type: NewEvent['type'], reason: string, message: string): NewEvent => ({
     projectId: state.project.id,
-    object: { kind: 'Deployment', id: revision.id, name: `${state.environment.name}/r${revision.revision}` },
+    object: {
+      kind: 'Deployment',
+      id: revision.id,
+      name: revisionName(state.environment.name, revision.revision),
+    },
     type,
     reason,
     message,

@@ -7,7 +7,7 @@ import {
   type Plan,
   type RevisionView,
 } from './model.js'
-import { replicaActions } from './plan.js'
+import { replicaActions } from './replicas.js'
 import { environmentStatus, failRevision, MESSAGES } from './statuses.js'
 
 const seconds = (n: number) => n * 1000
@@ -29,7 +29,7 @@ export function planRollout(
   // StopFirst: the old revision is down before (and while) the new one starts; never both running.
   const stopOld = env.rollout.strategy === 'StopFirst' ? stops(outgoing) : []
   if (target.phase !== 'Deploying' && target.cancelRequested) {
-    return failRollout(env, active, target, incoming, outgoing, { reason: 'Cancelled' })
+    return failRollout(env, active, target, incoming, outgoing, { reason: 'Cancelled' }, now)
   }
   if (target.phase !== 'Deploying') {
     const actions: Action[] = [
@@ -65,7 +65,7 @@ export function planRollout(
   }
   if (target.status.switchedAt) return planDrain(env, active, target, incoming, outgoing, cleanup, now)
   const failure = deployFailure(env, target, incoming, now)
-  if (failure) return failRollout(env, active, target, incoming, outgoing, failure)
+  if (failure) return failRollout(env, active, target, incoming, outgoing, failure, now)
   const healthy = incoming.filter((c) => c.running && c.verdict === 'healthy' && c.index < env.replicas)
   if (healthy.length >= env.replicas) {
     const switchedAt = new Date(now).toISOString()
@@ -147,6 +147,7 @@ function failRollout(
   incoming: ObservedContainer[],
   outgoing: ObservedContainer[],
   failure: { reason: string; container?: ObservedContainer },
+  now: number,
 ): Plan {
   // StartFirst never leaves the active revision down; StopFirst brings it back with autoRollback.
   const restore = env.rollout.autoRollback || env.rollout.strategy === 'StartFirst'
@@ -155,9 +156,9 @@ function failRollout(
     ? {
         type: 'revision',
         deploymentId: target.id,
-        patch: { phase: 'Cancelled', message: MESSAGES.Cancelled, finishedAt: new Date().toISOString() },
+        patch: { phase: 'Cancelled', message: MESSAGES.Cancelled, finishedAt: new Date(now).toISOString() },
       }
-    : failRevision(target, failure.reason, failure.container, Boolean(active))
+    : failRevision(target, failure.reason, failure.container, Boolean(active), now)
   // The old containers start before the new ones go: after a switch, that is the shorter gap.
   const actions: Action[] = [
     revisionAction,
@@ -189,7 +190,7 @@ function planDrain(
   const ready = incoming.filter((c) => c.running && c.verdict === 'healthy')
   // Until it is Active the new revision can still fail (or be cancelled): the old one then serves again.
   const failure = drainFailure(env, target, incoming)
-  if (failure) return failRollout(env, active, target, incoming, outgoing, failure)
+  if (failure) return failRollout(env, active, target, incoming, outgoing, failure, now)
   const routed = ready.filter((c) => c.index < env.replicas)
   if (routed.length < env.replicas) {
     // Not all proven (again) yet: the old containers keep serving, and no step is taken until they are.
@@ -223,10 +224,10 @@ function planDrain(
       },
     },
     ...(active
-      ? [{ type: 'revision' as const, deploymentId: active.id, patch: { phase: 'Superseded' } }]
+      ? [{ type: 'revision', deploymentId: active.id, patch: { phase: 'Superseded' } } satisfies Action]
       : []),
   ]
-  const activated = { ...target, phase: 'Active' }
+  const activated: RevisionView = { ...target, phase: 'Active' }
   const status = environmentStatus(env, activated, activated, ready, 'Available')
   return {
     actions,

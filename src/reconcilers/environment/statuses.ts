@@ -1,26 +1,31 @@
+import type { EnvironmentPhase } from '../../model/phases.js'
+import type { EnvironmentStatus } from '../../model/specs.js'
 import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
 
+/** Why a revision failed (or was cancelled), in words, by its `status.reason`. */
+export const MESSAGES: Record<string, string> = {
+  HealthCheckFailed: 'the new containers did not pass their health checks',
+  ProgressDeadlineExceeded: 'the new containers did not become healthy within progressDeadlineSeconds',
+  CrashLoop: 'a new container kept exiting',
+  Cancelled: 'cancelled while deploying',
+}
+
+/** The revision turns Failed: the reason, the last probe error, and (for the executor) whose logs to quote. */
 export function failRevision(
   revision: RevisionView,
   reason: string,
   container: ObservedContainer | undefined,
   rolledBack: boolean,
+  now: number,
 ): Action {
   const detail = container?.lastProbeError ? `; last probe: ${container.lastProbeError}` : ''
   const message = `${MESSAGES[reason] ?? reason}${detail}`
   return {
     type: 'revision',
     deploymentId: revision.id,
-    patch: { phase: 'Failed', reason, message, rolledBack, finishedAt: new Date().toISOString() },
+    patch: { phase: 'Failed', reason, message, rolledBack, finishedAt: new Date(now).toISOString() },
     failedContainers: container ? [container.id] : [],
   }
-}
-
-export const MESSAGES: Record<string, string> = {
-  HealthCheckFailed: 'the new containers did not pass their health checks',
-  ProgressDeadlineExceeded: 'the new containers did not become healthy within progressDeadlineSeconds',
-  CrashLoop: 'a new container kept exiting',
-  Cancelled: 'cancelled while deploying',
 }
 
 /** The environment's status: phase, the serving and target revisions, replica counts and URLs. */
@@ -29,8 +34,8 @@ export function environmentStatus(
   serving: RevisionView | undefined,
   target: RevisionView | undefined,
   routed: ObservedContainer[],
-  phase: string,
-): Record<string, unknown> {
+  phase: EnvironmentPhase,
+): EnvironmentStatus {
   const ready = routed.filter((c) => c.running && c.verdict === 'healthy')
   return {
     phase,

@@ -1,0 +1,218 @@
+import { ValidationError, type FieldError } from '../errors.js'
+import { isKind, KINDS, type Kind } from '../model/kinds.js'
+import type { EnvironmentManifestSpec, Manifests, ProjectSpec, Source } from '../model/specs.js'
+import { validateManifest, validateSpec } from './schemas.js'
+
+/** Which git sources this server accepts (GILGAL_ALLOW_LOCAL_SOURCES). */
+export interface SourcePolicy {
+  allowLocalSources: boolean
+}
+
+/** A validated document of a request, with its position in it. */
+export type Manifest = Manifests[Kind] & { index: number }
+
+// Named so the refusal says why, rather than "unknown field".
+const ISOLATION_ESCAPES: Record<string, string> = {
+  privileged: 'privileged containers',
+  capAdd: 'added capabilities',
+  capabilities: 'added capabilities',
+  volumes: 'host mounts',
+  mounts: 'host mounts',
+  binds: 'host mounts',
+  hostPath: 'host mounts',
+  dockerSocket: 'access to the Docker socket',
+  network: 'host networking',
+  networkMode: 'host networking',
+  hostNetwork: 'host networking',
+  pid: 'the host PID namespace',
+  ipc: 'the host IPC namespace',
+  devices: 'host devices',
+  securityOpt: 'weakened security options',
+  user: 'a chosen user id (images set their own non-root user)',
+}
+
+const HEALTH_CHECK_TYPES = ['http', 'tcp', 'exec', 'none'] as const
+
+/**
+ * Validates every document of a request before anything is written, and reports every problem at
+ * once, each path prefixed with `/documents/<index>`. Documents come back typed, defaults filled in.
+ */
+export function validateManifests(documents: unknown[], policy: SourcePolicy): Manifest[] {
+  const errors: FieldError[] = []
+  const problems: string[] = []
+  const manifests: Manifest[] = []
+  documents.forEach((document, index) => {
+    try {
+      manifests.push(validateOne(document, index, policy))
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error
+      errors.push(...error.errors)
+      problems.push(
+        `document ${index} (${describe(document)}): ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+      )
+    }
+  })
+  const duplicates = findDuplicates(manifests)
+  errors.push(...duplicates)
+  problems.push(...duplicates.map((e) => `${e.path} ${e.message}`))
+  if (errors.length > 0) throw new ValidationError(problems.join('; '), errors)
+  return manifests
+}
+
+function validateOne(document: unknown, index: number, policy: SourcePolicy): Manifest {
+  const where = `/documents/${index}`
+  assertPlainData(document, where)
+  const fields = isObject(document) ? document : {}
+  if (!isKind(fields.kind)) {
+    throw new ValidationError('bad kind', [
+      { path: `${where}/kind`, message: `must be one of ${KINDS.join(', ')}` },
+    ])
+  }
+  if (fields.kind === 'Environment') assertNoIsolationEscape(fields.spec, `${where}/spec`)
+  // A document without a spec gets the defaults of an empty one, as a REST write does.
+  const manifest = validateManifest(fields.kind, { ...fields, spec: fields.spec ?? {} }, where)
+  const errors: FieldError[] = []
+  if (manifest.kind === 'Environment') checkEnvironmentSpec(manifest.spec, policy, errors, `${where}/spec`)
+  if (manifest.kind === 'Project') checkProjectSpec(manifest.spec, policy, errors, `${where}/spec`)
+  if (manifest.kind === 'Deployment')
+    checkSource(manifest.spec.source, policy, errors, `${where}/spec/source`)
+  throwIfAny(errors, `${manifest.kind} spec is invalid`)
+  return { ...manifest, index }
+}
+
+/** An Environment spec of a REST write: validated, defaults filled in. */
+export function validateEnvironmentSpec(input: unknown, policy: SourcePolicy): EnvironmentManifestSpec {
+  assertPlainData(input, '/spec')
+  assertNoIsolationEscape(input, '/spec')
+  const spec = validateSpec('Environment', structuredClone(input ?? {}))
+  const errors: FieldError[] = []
+  checkEnvironmentSpec(spec, policy, errors, '/spec')
+  throwIfAny(errors, 'Environment spec is invalid')
+  return spec
+}
+
+/** A Project spec of a REST write: validated, defaults filled in. */
+export function validateProjectSpec(input: unknown, policy: SourcePolicy): ProjectSpec {
+  assertPlainData(input, '/spec')
+  const spec = validateSpec('Project', structuredClone(input ?? {}))
+  const errors: FieldError[] = []
+  checkProjectSpec(spec, policy, errors, '/spec')
+  throwIfAny(errors, 'Project spec is invalid')
+  return spec
+}
+
+/** The source a deploy request names instead of the environment's (already schema-checked). */
+export function validateDeploySource(source: Source | undefined, policy: SourcePolicy): void {
+  assertPlainData(source, '/source')
+  const errors: FieldError[] = []
+  checkSource(source, policy, errors, '/source')
+  throwIfAny(errors, 'the source is invalid')
+}
+
+function checkEnvironmentSpec(
+  spec: EnvironmentManifestSpec,
+  policy: SourcePolicy,
+  errors: FieldError[],
+  path: string,
+): void {
+  if (HEALTH_CHECK_TYPES.filter((type) => spec.healthCheck[type] !== undefined).length > 1) {
+    errors.push({ path: `${path}/healthCheck`, message: 'must name at most one of http, tcp, exec, none' })
+  }
+  checkSource(spec.source, policy, errors, `${path}/source`)
+}
+
+function checkProjectSpec(spec: ProjectSpec, policy: SourcePolicy, errors: FieldError[], path: string): void {
+  checkLocalSource(spec.repository?.url, policy, errors, `${path}/repository/url`)
+}
+
+function checkSource(
+  source: Source | undefined,
+  policy: SourcePolicy,
+  errors: FieldError[],
+  path: string,
+): void {
+  if (source && 'git' in source) checkLocalSource(source.git.url, policy, errors, `${path}/git/url`)
+}
+
+/** Refuses a local git source (file:// or a path) unless the server allows them. */
+function checkLocalSource(
+  url: string | undefined,
+  policy: SourcePolicy,
+  errors: FieldError[],
+  path: string,
+): void {
+  if (url === undefined || policy.allowLocalSources) return
+  if (url.startsWith('file://') || url.startsWith('/')) {
+    errors.push({
+      path,
+      message: 'is a local source, which this server refuses (GILGAL_ALLOW_LOCAL_SOURCES=false)',
+    })
+  }
+}
+
+function throwIfAny(errors: FieldError[], summary: string): void {
+  if (errors.length > 0)
+    throw new ValidationError(`${summary}: ${errors[0]!.path} ${errors[0]!.message}`, errors)
+}
+
+function assertNoIsolationEscape(spec: unknown, path: string): void {
+  if (!isObject(spec)) return
+  const errors = Object.keys(spec)
+    .filter((key) => key in ISOLATION_ESCAPES)
+    .map((key) => ({
+      path: `${path}/${key}`,
+      message: `is not allowed: Gilgal never grants ${ISOLATION_ESCAPES[key]}`,
+    }))
+  if (errors.length > 0)
+    throw new ValidationError(`${errors[0]!.path} ${errors[0]!.message}`, errors, 'GILGAL_ISOLATION_ESCAPE')
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** Refuses keys that could reach an object's prototype, at any depth. */
+function assertPlainData(value: unknown, path: string): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => assertPlainData(item, `${path}/${index}`))
+  } else if (typeof value === 'object' && value !== null) {
+    for (const key of Reflect.ownKeys(value)) {
+      if (typeof key !== 'string' || FORBIDDEN_KEYS.has(key)) {
+        const where = `${path}/${String(key)}`
+        throw new ValidationError(
+          `${where} is not allowed`,
+          [{ path: where, message: 'is a reserved key' }],
+          'GILGAL_RESERVED_KEY',
+        )
+      }
+      assertPlainData((value as Record<string, unknown>)[key], `${path}/${key}`)
+    }
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** "Environment shop/production", as far as a (possibly broken) document allows. */
+function describe(document: unknown): string {
+  const { kind, metadata } = isObject(document) ? document : {}
+  const parts = isObject(metadata) ? [metadata.project, metadata.environment, metadata.name] : []
+  const path = parts.filter((part) => typeof part === 'string')
+  return `${typeof kind === 'string' ? kind : 'unknown kind'} ${path.join('/') || '(no name)'}`
+}
+
+function findDuplicates(manifests: Manifest[]): FieldError[] {
+  const seen = new Set<string>()
+  return manifests.flatMap((manifest) => {
+    const key = `${manifest.kind}/${manifestPath(manifest)}`
+    if (!seen.has(key)) return (seen.add(key), [])
+    return [{ path: `/documents/${manifest.index}/metadata/name`, message: `${key} appears twice` }]
+  })
+}
+
+/** `shop`, `shop/production` or `shop/production/release-1`: a manifest's place among the others. */
+export function manifestPath(manifest: Manifest): string {
+  const { metadata } = manifest
+  if (manifest.kind === 'Project') return metadata.name
+  if (manifest.kind === 'Environment') return `${manifest.metadata.project}/${metadata.name}`
+  return `${manifest.metadata.project}/${manifest.metadata.environment}/${metadata.name}`
+}

@@ -1,0 +1,153 @@
+import type { SecretKey } from '../../config/secrets.js'
+import type { DeploymentStatus, ResolvedSource } from '../../model/specs.js'
+import { LABELS } from '../../runtime/labels.js'
+import type { FencedRuntime } from '../../runtime/fence.js'
+import { registryHost } from '../../runtime/images/references.js'
+import { buildArgsFor, imageTag } from '../../source/build-inputs.js'
+import { detectFramework, directoryTree } from '../../source/detect.js'
+import { generateDockerfile, type BaseImages } from '../../source/dockerfiles.js'
+import { fetchCommit, resolveCommit } from '../../source/git.js'
+import type { BuildState } from '../../store/deployments.js'
+import { recordDetectedFramework } from '../../store/projects.js'
+import type { Pool } from '../../store/pool.js'
+import { registryAuth } from './credentials.js'
+import type { DeploymentLogWriter } from './log-writer.js'
+
+/** What turning a revision's source into an image needs. */
+export interface ImageSourceDeps {
+  pool: Pool
+  runtime: FencedRuntime
+  /** Build workspaces go here (under the data dir); each is deleted when its build ends. */
+  workRoot: string
+  allowLocalSources: boolean
+  baseImages: BaseImages
+  buildMemoryBytes: number
+  /** GILGAL_REGISTRY: built images are pushed there. */
+  registry?: string
+  /** Unseal the projects' registry passwords. */
+  secretKeys: readonly SecretKey[]
+}
+
+/** The image a revision runs, as the status fields the deployment reconciler records. */
+export type ProducedImage = { imageId: string; imageTag: string } & Pick<
+  DeploymentStatus,
+  'commit' | 'framework' | 'buildArgsFromEnv' | 'reused' | 'pulled' | 'registryImage' | 'registryDigest'
+>
+
+/**
+ * A prebuilt image is pulled when the engine lacks it; a git source is fetched at its commit and
+ * built (or an image of the same inputs reused), then pushed to GILGAL_REGISTRY when one is set.
+ */
+export async function produceImage(
+  deps: ImageSourceDeps,
+  state: BuildState,
+  signal: AbortSignal,
+  log: DeploymentLogWriter,
+  onWorkspace: (dir: string) => void,
+): Promise<ProducedImage> {
+  const { source } = state.spec
+  if ('image' in source) return usePrebuilt(deps, state, source.image, log)
+  const built = await buildFromGit(deps, state, source.git, signal, log, onWorkspace)
+  if (!deps.registry) return built
+  return { ...built, ...(await pushToRegistry(deps, state, built, log)) }
+}
+
+/** A prebuilt image is used as is: the engine's copy if it has one, otherwise pulled. */
+async function usePrebuilt(
+  deps: ImageSourceDeps,
+  state: BuildState,
+  image: string,
+  log: DeploymentLogWriter,
+): Promise<ProducedImage> {
+  const pinned = state.spec.pinnedImageId
+  if (pinned && (await deps.runtime.findImage(pinned))) {
+    log.write('system', `using ${image} as it ran before (${pinned.slice(0, 19)})`)
+    return { imageId: pinned, imageTag: image, pulled: false }
+  }
+  const local = await deps.runtime.findImage(image)
+  if (local) {
+    log.write('system', `using ${image} from the engine`)
+    return { imageId: local.id, imageTag: image, pulled: false }
+  }
+  const auth = registryAuth(state.registries, deps.secretKeys, registryHost(image))
+  log.write('system', `pulling ${image}${auth ? ` as ${auth.username}` : ''}`)
+  const imageId = await deps.runtime.pullImage(image, auth, (line) => log.write(line.stream, line.message))
+  return { imageId, imageTag: image, pulled: true }
+}
+
+async function buildFromGit(
+  deps: ImageSourceDeps,
+  state: BuildState,
+  git: Extract<ResolvedSource, { git: unknown }>['git'],
+  signal: AbortSignal,
+  log: DeploymentLogWriter,
+  onWorkspace: (dir: string) => void,
+): Promise<ProducedImage & { commit: string }> {
+  const options = { allowLocal: deps.allowLocalSources, signal }
+  log.write('system', `resolving ${git.ref} in ${git.url}`)
+  const commit = await resolveCommit(git.url, git.ref, options)
+  log.write('system', `fetching ${commit.slice(0, 12)}`)
+  const { workspace, sourceDir } = await fetchCommit(git.url, commit, deps.workRoot, git.path, options)
+  onWorkspace(workspace)
+  const recipe = await dockerfileFor(deps, state, sourceDir, log)
+  const { buildArgs, fromEnv } = buildArgsFor(state.spec.build.args, state.spec.env)
+  const { target } = state.spec.build
+  const inputs = { dockerfile: recipe.dockerfile, path: git.path, target, buildArgs }
+  const tag = imageTag({ id: state.projectId, name: state.projectName }, commit, inputs)
+  const result = { commit, imageTag: tag, framework: recipe.framework, buildArgsFromEnv: fromEnv }
+  const existing = await deps.runtime.findImage(tag)
+  if (existing) {
+    log.write('system', `reusing image ${tag}: same commit and build inputs`)
+    return { ...result, imageId: existing.id, reused: true }
+  }
+  const imageId = await deps.runtime.buildImage(
+    {
+      contextDir: sourceDir,
+      dockerfile: recipe.dockerfile,
+      tag,
+      labels: { [LABELS.project]: state.projectId },
+      buildArgs,
+      target,
+      memoryBytes: deps.buildMemoryBytes,
+      // As `docker build <git url>` does: the checkout's own .git is not the app's. Sent, it would
+      // also change every build's context (a fresh clone's index differs) and defeat the layer cache.
+      exclude: ['.git'],
+      signal,
+    },
+    (line) => log.write(line.stream, line.message),
+  )
+  return { ...result, imageId, reused: false }
+}
+
+/** The source's own Dockerfile, or one generated for the framework detected in it (recorded on the project). */
+async function dockerfileFor(
+  deps: ImageSourceDeps,
+  state: BuildState,
+  sourceDir: string,
+  log: DeploymentLogWriter,
+): Promise<{ dockerfile: string; framework: string }> {
+  const path = state.spec.build.dockerfile
+  const tree = directoryTree(sourceDir)
+  const own = tree.read(path)
+  const detection = own === undefined ? detectFramework(tree) : undefined
+  log.write('system', detection ? `detected ${detection.framework} (${detection.reason})` : `using ${path}`)
+  const framework = detection?.framework ?? 'dockerfile'
+  await recordDetectedFramework(deps.pool, state.projectId, framework)
+  return { dockerfile: own ?? generateDockerfile(detection!, deps.baseImages).dockerfile, framework }
+}
+
+/** Pushes a built image to GILGAL_REGISTRY (same repository and tag under it) so other hosts can pull it. */
+async function pushToRegistry(
+  deps: ImageSourceDeps,
+  state: BuildState,
+  built: ProducedImage,
+  log: DeploymentLogWriter,
+): Promise<Pick<ProducedImage, 'registryImage' | 'registryDigest'>> {
+  const registryImage = `${deps.registry}/${built.imageTag}`
+  const auth = registryAuth(state.registries, deps.secretKeys, registryHost(registryImage))
+  log.write('system', `pushing ${registryImage}`)
+  const digest = await deps.runtime.pushImage(built.imageId, registryImage, auth, (line) =>
+    log.write(line.stream, line.message),
+  )
+  return { registryImage, ...(digest ? { registryDigest: digest } : {}) }
+}
