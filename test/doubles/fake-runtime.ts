@@ -7,6 +7,7 @@ import type {
   ImageBuild,
   ImageInfo,
   ManagedContainer,
+  RegistryAuth,
   Runtime,
 } from '../../src/runtime/runtime.js'
 
@@ -78,6 +79,11 @@ export class FakeRuntime {
     }
   }
 
+  /** Puts an image on the "engine", found by its reference and by its id. */
+  addImage(ref: string, image: ImageInfo): void {
+    this.images.set(ref, image).set(image.id, image)
+  }
+
   /** The calls that changed the "engine". */
   mutations(): RecordedCall[] {
     return this.calls.filter((call) => (MUTATIONS as readonly string[]).includes(call.method))
@@ -140,14 +146,14 @@ export class FakeRuntime {
         if (this.buildFailure) throw new BuildError(this.buildFailure, [this.buildFailure])
         onLine({ stream: 'stdout', message: `fake build of ${build.tag}` })
         const image = { id: `sha256:fake-${this.nextId++}`, exposedPort: 8080 }
-        this.images.set(build.tag, image).set(image.id, image)
+        this.addImage(build.tag, image)
         return image.id
       },
-      pullImage: async (ref: string) => {
-        record('pullImage', [ref])
+      pullImage: async (ref: string, auth: RegistryAuth | undefined) => {
+        record('pullImage', [ref, auth])
         const image = this.registry.get(ref)
         if (!image) throw new ImagePullError(ref, 'not found')
-        this.images.set(ref, image).set(image.id, image)
+        this.addImage(ref, image)
         return image.id
       },
       pushImage: async (imageId: string, remoteRef: string) => {

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import { after, before, test } from 'node:test'
+import PQueue from 'p-queue'
+import { parseConfig } from '../../src/config/index.js'
+import type { ObjectKey } from '../../src/controller/keys.js'
+import { LeaderElector } from '../../src/controller/lease.js'
 import { ControllerManager } from '../../src/controller/manager.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import type { Reconciler } from '../../src/controller/reconciler.js'
+import { createReconcilers } from '../../src/reconcilers/index.js'
 import { FakeRuntime } from '../doubles/fake-runtime.js'
-import { fencedRuntime } from '../../src/runtime/fence.js'
+import { alwaysCurrent } from '../doubles/fence.js'
+import { reconcileContext } from '../doubles/reconcile-context.js'
+import { FencedError, fencedRuntime, type Fence } from '../../src/runtime/fence.js'
+import { testSecrets } from '../helpers/app.js'
+import { createBuildWorld } from '../helpers/builds.js'
+import { fixtureRepository } from '../helpers/fixtures.js'
 import { createPool } from '../../src/store/pool.js'
 import { createTestDatabase, testLog, type TestDatabase } from '../helpers/db.js'
 import { exitWithin, runScript } from '../helpers/process.js'
@@ -91,5 +101,67 @@ test('a leader paused past its lease and resumed makes no mutation after resumin
     await exitWithin(paused, 10_000)
     await standby?.stop(2000)
     await standbyPool.end()
+  }
+})
+
+test('a deposed leader makes no Docker mutation, images included, and records no build', async () => {
+  const fake = new FakeRuntime()
+  const world = await createBuildWorld('deposed', fencedRuntime(fake.forEpoch(0), alwaysCurrent))
+  const elector = new LeaderElector({
+    pool: world.db.pool,
+    databaseUrl: world.db.url,
+    log: testLog,
+    ttlMs: 60_000,
+    renewMs: 20_000, // no renewal during the test: the elector still believes it leads
+  })
+  try {
+    const fence = await new Promise<Fence>((resolve) =>
+      elector.start({ onStartedLeading: resolve, onStoppedLeading: () => undefined }),
+    )
+    // What a standby does once this leader's lease has expired: it takes the lease, with a new epoch.
+    await world.db.pool.query(`update controller_leases set holder = 'standby', epoch = epoch + 1`)
+    await assert.rejects(fence.assertCurrent(), FencedError)
+
+    const repo = await fixtureRepository('dockerfile-app', world.root)
+    const gitRevision = await world.revision({ git: { url: repo.url } })
+    fake.registry.set('shop:9', { id: 'sha256:nine', exposedPort: 8080 })
+    const pulledRevision = await world.revision({ image: 'shop:9' })
+    const builtRevision = await world.revision({ image: 'shop:1' })
+    await world.db.pool.query(`update deployments set status = $2 where id = $1`, [
+      builtRevision,
+      { phase: 'Queued', imageId: 'sha256:one' },
+    ])
+    const reconcilers = createReconcilers(
+      {
+        pool: world.db.pool,
+        runtime: fake.forEpoch(fence.epoch),
+        config: parseConfig({ GILGAL_DATA_DIR: world.root, GILGAL_ALLOW_LOCAL_SOURCES: 'true' }),
+        secrets: testSecrets,
+        builds: new PQueue({ concurrency: 1 }),
+        log: testLog,
+        metrics: createMetrics(),
+      },
+      fence,
+    )
+    const keys: ObjectKey[] = [
+      { kind: 'Deployment', id: gitRevision },
+      { kind: 'Deployment', id: pulledRevision },
+      { kind: 'Environment', id: world.environmentId },
+      { kind: 'Project', id: world.projectId },
+    ]
+    for (const key of keys) {
+      await assert.rejects(
+        reconcilers[key.kind].reconcile(key, new AbortController().signal, reconcileContext()),
+        FencedError,
+        `${key.kind} ${key.id}`,
+      )
+    }
+    assert.deepEqual(fake.mutations(), [], 'no build, pull, push, removal, container or network')
+    for (const id of [gitRevision, pulledRevision]) {
+      assert.equal((await world.statusOf(id)).imageId, undefined, 'no result recorded')
+    }
+  } finally {
+    await elector.stop({ release: false })
+    await world.close()
   }
 })

@@ -93,6 +93,7 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
       throw error
     }
     log.write('system', failure.message, failure.phase === 'Failed' ? 'error' : 'info')
+    await deps.runtime.fence.assertCurrent() // a verdict, like a result, is the current leader's to record
     await finish(deps.pool, state, failure)
   } finally {
     clearInterval(poll)

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { registryContext, sealSecret } from '../../src/crypto/secret-box.js'
+import { createDeploymentReconciler } from '../../src/reconcilers/deployment/reconcile.js'
+import { fencedRuntime } from '../../src/runtime/fence.js'
+import type { ImageBuild } from '../../src/runtime/runtime.js'
+import { FakeRuntime } from '../doubles/fake-runtime.js'
+import { alwaysCurrent } from '../doubles/fence.js'
+import { reconcileContext } from '../doubles/reconcile-context.js'
+import { createBuildWorld, TEST_SECRET_KEYS, type BuildWorld } from '../helpers/builds.js'
+import { fixtureRepository, type FixtureRepository } from '../helpers/fixtures.js'
+
+// The deployment reconciler against the fake runtime: what it asks of the engine, and what it records.
+let fake: FakeRuntime
+let world: BuildWorld
+let repo: FixtureRepository
+
+before(async () => {
+  fake = new FakeRuntime()
+  world = await createBuildWorld('fake-build', fencedRuntime(fake.forEpoch(1), alwaysCurrent))
+  repo = await fixtureRepository('dockerfile-app', world.root)
+})
+
+after(async () => {
+  await world.close()
+})
+
+async function reconcile(id: string, extra: Parameters<BuildWorld['reconcilerDeps']>[0] = {}) {
+  const context = reconcileContext()
+  const reconciler = createDeploymentReconciler(world.reconcilerDeps(extra))
+  await reconciler.reconcile({ kind: 'Deployment', id }, new AbortController().signal, context)
+  return context
+}
+
+const methods = () => fake.mutations().map((call) => call.method)
+
+describe('a git revision', () => {
+  test('is built through the runtime from its commit, recorded, and its environment enqueued', async () => {
+    fake.calls.length = 0
+    const id = await world.revision({ git: { url: repo.url } })
+    const context = await reconcile(id)
+    assert.deepEqual(methods(), ['removeDanglingImages', 'buildImage'])
+    const build = fake.mutations()[1]!.args[0] as ImageBuild
+    const dockerfile = await readFile(path.join(repo.dir, 'Dockerfile'), 'utf8')
+    assert.equal(build.dockerfile, dockerfile, 'the source own Dockerfile, as text')
+    assert.deepEqual(build.labels, { 'dev.gilgal.project': world.projectId })
+    assert.deepEqual(build.exclude, ['.git'])
+    const status = await world.statusOf(id)
+    assert.equal(status.imageId, fake.images.get(build.tag)?.id)
+    assert.equal(status.commit, repo.commit)
+    assert.equal(status.exposedPort, 8080)
+    assert.equal(status.reused, false)
+    assert.deepEqual(context.enqueued, [{ kind: 'Environment', id: world.environmentId }])
+  })
+
+  test('of the same commit and build inputs reuses the image: nothing is built', async () => {
+    fake.calls.length = 0
+    const id = await world.revision({ git: { url: repo.url } })
+    await reconcile(id)
+    assert.deepEqual(methods(), ['removeDanglingImages'])
+    assert.equal((await world.statusOf(id)).reused, true)
+  })
+
+  test('whose build fails is Failed with BuildFailed and the build lines', async () => {
+    fake.buildFailure = 'step 3 exited with 1'
+    try {
+      const id = await world.revision({ git: { url: repo.url }, args: { GREETING: 'changed' } })
+      await reconcile(id)
+      const status = await world.statusOf(id)
+      assert.deepEqual([status.phase, status.reason], ['Failed', 'BuildFailed'])
+      assert.match(String(status.message), /step 3 exited with 1/)
+    } finally {
+      fake.buildFailure = undefined
+    }
+  })
+
+  test('with GILGAL_REGISTRY is pushed there, and the digest recorded', async () => {
+    fake.calls.length = 0
+    const id = await world.revision({ git: { url: repo.url }, args: { GREETING: 'pushed' } })
+    await reconcile(id, { registry: 'registry.test:5000' })
+    assert.deepEqual(methods(), ['removeDanglingImages', 'buildImage', 'pushImage'])
+    const status = await world.statusOf(id)
+    assert.match(String(status.registryImage), /^registry\.test:5000\/gilgal\//)
+    assert.match(String(status.registryDigest), /^sha256:digest-of-/)
+  })
+})
+
+describe('a prebuilt image', () => {
+  test('on the engine is used as it is: no pull', async () => {
+    fake.addImage('shop:1', { id: 'sha256:local', exposedPort: 3000 })
+    fake.calls.length = 0
+    const id = await world.revision({ image: 'shop:1' })
+    await reconcile(id)
+    assert.deepEqual(methods(), ['removeDanglingImages'])
+    assert.deepEqual(
+      [(await world.statusOf(id)).imageId, (await world.statusOf(id)).exposedPort],
+      ['sha256:local', 3000],
+    )
+  })
+
+  test('absent is pulled with the project credentials; one nobody has is ImageNotFound', async () => {
+    const server = 'registry.test:5000'
+    const password = sealSecret('s3cret', TEST_SECRET_KEYS, registryContext(server))
+    await world.db.pool.query(`update projects set spec = $2 where id = $1`, [
+      world.projectId,
+      { framework: 'auto', registries: [{ server, username: 'deploy', password }] },
+    ])
+    fake.registry.set(`${server}/shop:2`, { id: 'sha256:pulled', exposedPort: undefined })
+    fake.calls.length = 0
+    const pulled = await world.revision({ image: `${server}/shop:2` })
+    await reconcile(pulled)
+    assert.deepEqual(methods(), ['removeDanglingImages', 'pullImage'])
+    assert.deepEqual(fake.mutations()[1]!.args[1], {
+      serveraddress: server,
+      username: 'deploy',
+      password: 's3cret',
+    })
+    assert.equal((await world.statusOf(pulled)).imageId, 'sha256:pulled')
+    const missing = await world.revision({ image: `${server}/shop:404` })
+    await reconcile(missing)
+    const status = await world.statusOf(missing)
+    assert.deepEqual([status.phase, status.reason], ['Failed', 'ImageNotFound'])
+  })
+})
