@@ -1,4 +1,4 @@
--- Gilgal's schema (DESIGN.md section 2). Spec tables carry spec/generation/status/deletion_requested_at;
+-- Gilgal's schema (docs/ARCHITECTURE.md, Database). Spec tables carry spec/generation/status/deletion_requested_at;
 -- the API writes spec, the controller writes status. Triggers bump generation when spec changes and
 -- notify `gilgal_changes` on insert, generation change and deletion request: never on status writes.
 

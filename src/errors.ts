@@ -1,6 +1,7 @@
 /**
- * The error classes of STYLE.md section 6. Codes are stable strings that clients may branch on;
- * messages are for people. Drivers' errors are translated into these at the edges (store/, runtime/).
+ * Gilgal's error classes (docs/ARCHITECTURE.md, Errors, logs, metrics). Codes are stable strings that
+ * clients may branch on; messages are for people. Drivers' errors are translated into these at the
+ * edges (store/, runtime/).
  */
 export class GilgalError extends Error {
   readonly code: string

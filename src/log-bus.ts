@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 /**
  * In-process news of new deployment log lines: the writer announces a flush, followers (the API's
  * `?follow=true`) wake and read rows after their last seq. A follower in another process than the
- * writer falls back to a short poll; no NOTIFY is sent from this hot path (DESIGN.md section 2).
+ * writer falls back to a short poll; no NOTIFY is sent from this hot path (docs/ARCHITECTURE.md, Database).
  */
 const bus = new EventEmitter()
 bus.setMaxListeners(0)

@@ -35,7 +35,7 @@ export const pageQuery = {
   cursor: { type: 'string', maxLength: 200 },
 } as const
 
-/** A resource as answered: metadata, spec and status are open objects (their shapes live in DESIGN.md). */
+/** A resource as answered: metadata, spec and status are open objects (their shapes: model/specs.ts). */
 export const resource = {
   type: 'object',
   properties: {

@@ -6,7 +6,7 @@ import { envHints, envSchema } from './schema.js'
 
 export type Role = 'api' | 'controller' | 'all'
 
-/** The validated, frozen configuration of one process (DESIGN.md section 7). */
+/** The validated, frozen configuration of one process (README.md, Configuration). */
 export interface Config {
   readonly nodeEnv: string
   readonly isProduction: boolean

@@ -1,5 +1,5 @@
 /**
- * JSON Schema of the environment variables of DESIGN.md section 7. Values arrive as strings; ajv
+ * JSON Schema of the environment variables (README.md, Configuration). Values arrive as strings; ajv
  * coerces numbers and booleans and fills defaults. Messages name the variable, so a bad value stops
  * the process with one line that says what is expected.
  */

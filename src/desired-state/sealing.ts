@@ -20,7 +20,7 @@ export function sealEnvironmentSpec(
   return { ...spec, secretEnv: mergeSealed(stored?.secretEnv ?? {}, spec.secretEnv, keys, secretEnvContext) }
 }
 
-/** The spec to store for a validated Project spec: registry passwords sealed; one left out keeps the stored one. */
+/** The spec to store for a validated Project spec: registry passwords sealed; one left out keeps its own. */
 export function sealProjectSpec(
   spec: ProjectSpec,
   stored: ProjectSpec | undefined,

@@ -5,7 +5,7 @@ export const RECONCILE_RESULTS = ['success', 'requeue', 'error', 'terminal'] as 
 export const DOCKER_EVENT_ACTIONS = ['die', 'oom', 'health_status', 'destroy', 'stop'] as const
 
 /**
- * Every Gilgal metric (DESIGN.md section 6), on one Registry per process (tests make their own).
+ * Every Gilgal metric, on one Registry per process (tests make their own).
  * Known label combinations start at 0, so a dashboard sees a series before its first event.
  */
 export function createMetrics(registry = new Registry()) {

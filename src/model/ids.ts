@@ -1,4 +1,5 @@
-/** Object ids are UUIDs (PostgreSQL's gen_random_uuid). Names are never UUID-shaped, so a route can take either. */
+// Object ids are UUIDs (PostgreSQL's gen_random_uuid). Names are never UUID-shaped, so a route can
+// take either.
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 const ANY_CASE = new RegExp(`^${UUID}$`, 'i')
 const CANONICAL = new RegExp(`^${UUID}$`)

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline'
 import type Docker from 'dockerode'
 import { LABELS, MANAGED_FILTER } from './labels.js'
 
-/** The container events that can change what an environment needs (DESIGN.md section 4). */
+/** The container events that can change what an environment needs (docs/ARCHITECTURE.md, The controller). */
 export const WATCHED_ACTIONS = ['die', 'oom', 'health_status', 'destroy', 'stop'] as const
 export type WatchedAction = (typeof WATCHED_ACTIONS)[number]
 

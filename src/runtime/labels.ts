@@ -1,4 +1,4 @@
-/** Labels on every Docker object Gilgal creates (DESIGN.md section 4): observation needs no memory. */
+/** Labels on every Docker object Gilgal creates (docs/ARCHITECTURE.md, Docker objects): observation needs no memory. */
 export const LABELS = {
   managed: 'dev.gilgal.managed',
   project: 'dev.gilgal.project',

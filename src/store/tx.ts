@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from './pool.js'
 
 /**
  * Runs `work` in one transaction: commit when it resolves, roll back when it throws. The only way to
- * run a multi-statement write (STYLE.md section 5). `dryRun` rolls back even on success: the same
+ * run a multi-statement write. `dryRun` rolls back even on success: the same
  * code path answers exactly what it would have done, and writes (and notifies) nothing.
  */
 export async function withTransaction<T>(

@@ -61,7 +61,7 @@ async function sqlState(promise: Promise<unknown>): Promise<string | undefined> 
 let counter = 0
 const uniqueName = (prefix: string) => `${prefix}-${++counter}`
 
-// The same rules hold for every spec table (DESIGN.md section 2). `parents` makes the rows a row of
+// The same rules hold for every spec table (docs/ARCHITECTURE.md, Database). `parents` makes the rows a row of
 // this kind hangs from; `insert` makes only the row itself, so its notification is the only one.
 interface Parents {
   projectId?: string

@@ -71,7 +71,7 @@ export async function environmentLogRoutes(
           'this process has no Docker engine to read logs from',
           { expose: true },
         )
-      const active = (environment.status.activeDeployment as { id?: string } | null)?.id
+      const active = environment.status.activeDeployment?.id
       const containers = active ? await activeContainers(runtime, environment.id, active) : []
       const { tail, follow } = request.query
       if (!follow) return { items: await tails(runtime, containers, tail) }

@@ -119,7 +119,7 @@ async function buildFromGit(
   return { ...result, imageId, reused: false }
 }
 
-/** The source's own Dockerfile, or one generated for the framework detected in it (recorded on the project). */
+/** The source's own Dockerfile, or one generated for the framework detected in it (kept on the project). */
 async function dockerfileFor(
   deps: ImageSourceDeps,
   state: BuildState,
