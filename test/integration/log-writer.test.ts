@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { DeploymentLogWriter } from '../../src/reconcilers/deployment/log-writer.js'
-import { listDeploymentLogs } from '../../src/store/logs.js'
+import { listDeploymentLogs } from '../../src/store/deployment-logs.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js'
 import { waitFor } from '../helpers/wait.js'
 

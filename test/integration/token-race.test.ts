@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import * as tokens from '../../src/store/tokens.js'
+import * as tokens from '../../src/store/refresh-tokens.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js'
 import { waitFor } from '../helpers/wait.js'
 

@@ -4,7 +4,7 @@ import { assertPasswordAcceptable, type PasswordHasher } from '../../auth/passwo
 import { hashToken, newOpaqueToken } from '../../auth/tokens.js'
 import { ForbiddenError, UnauthorizedError } from '../../errors.js'
 import type { Pool, PoolClient } from '../../store/pool.js'
-import * as tokens from '../../store/tokens.js'
+import * as tokens from '../../store/refresh-tokens.js'
 import { withTransaction } from '../../store/tx.js'
 import * as users from '../../store/users.js'
 import { ACCESS_TOKEN_SECONDS } from '../plugins/auth.js'

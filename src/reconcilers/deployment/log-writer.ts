@@ -1,5 +1,5 @@
 import { announceLogs } from '../../log-bus.js'
-import { appendDeploymentLogs, lastLogSeq, type LogLine } from '../../store/logs.js'
+import { appendDeploymentLogs, lastLogSeq, type LogLine } from '../../store/deployment-logs.js'
 import type { Pool } from '../../store/pool.js'
 
 const MAX_BATCH = 200
