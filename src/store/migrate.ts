@@ -14,13 +14,17 @@ const MIGRATION_LOCK_KEY = '113723510237548'
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/
 
 /**
- * Checksums of earlier texts of applied migrations, by version, whose later edits changed comments
- * only. A database that recorded one of them is accepted and re-recorded with today's checksum; any
- * other edit is still refused.
+ * Released migrations whose text has since changed in comments only, by version. Such a file keeps
+ * the checksum of its released text (`released`, recorded and compared as before) as long as it is
+ * exactly the edited text (`edited`): Gilgal releases before and after the edit accept the same
+ * databases, and any other change is still refused.
  */
-export const COMMENT_ONLY_EDITS: Readonly<Record<number, readonly string[]>> = {
+export const COMMENT_EDITS: Readonly<Record<number, { released: string; edited: string }>> = {
   // 0001's first line cited a design document from outside the repository; it cites docs/ now.
-  1: ['1c10b982cdc5f1c1dd896e45ea2464f0ffee3b7f6f062b438ec2d8be6680a83d'],
+  1: {
+    released: '1c10b982cdc5f1c1dd896e45ea2464f0ffee3b7f6f062b438ec2d8be6680a83d',
+    edited: 'ef92a678a804d4f24521d1aeb804d7785a0912a3ba59fca9b04fa0717487b0bf',
+  },
 }
 
 export interface Migration {
@@ -52,11 +56,13 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
       )
     }
     const sql = await readFile(path.join(dir, file), 'utf8')
+    const checksum = createHash('sha256').update(sql).digest('hex')
+    const edit = COMMENT_EDITS[version]
     migrations.push({
       version,
       name: match[2]!,
       sql,
-      checksum: createHash('sha256').update(sql).digest('hex'),
+      checksum: edit?.edited === checksum ? edit.released : checksum,
     })
   }
   return migrations
@@ -76,7 +82,6 @@ export async function migrate(pool: Pool, log: Logger, dir = MIGRATIONS_DIR): Pr
       await client.query('select pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY])
       await ensureMigrationsTable(client)
       const recorded = await readRecorded(client)
-      await acceptCommentOnlyEdits(client, recorded, migrations)
       verifyRecorded(recorded, migrations)
       if (recorded.has(migration.version)) return false
       await client.query(migration.sql)
@@ -109,22 +114,6 @@ async function readRecorded(client: PoolClient): Promise<Map<number, string>> {
     'select version, checksum from schema_migrations order by version',
   )
   return new Map(rows.map((row) => [row.version, row.checksum]))
-}
-
-async function acceptCommentOnlyEdits(
-  client: PoolClient,
-  recorded: Map<number, string>,
-  migrations: Migration[],
-): Promise<void> {
-  for (const [version, checksum] of recorded) {
-    const known = migrations[version - 1]
-    if (!known || known.checksum === checksum || !COMMENT_ONLY_EDITS[version]?.includes(checksum)) continue
-    await client.query('update schema_migrations set checksum = $2 where version = $1', [
-      version,
-      known.checksum,
-    ])
-    recorded.set(version, known.checksum)
-  }
 }
 
 function verifyRecorded(recorded: Map<number, string>, migrations: Migration[]): void {
