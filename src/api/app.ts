@@ -9,7 +9,7 @@ import type { Logger } from '../log.js'
 import { createMetrics, type Metrics } from '../metrics/registry.js'
 import { schemaDocuments } from '../manifests/schemas.js'
 import type { Pool } from '../store/pool.js'
-import type { Runtime } from '../runtime/runtime.js'
+import type { RuntimeReads } from '../runtime/runtime.js'
 import type { VersionInfo } from '../version.js'
 import { registerAuth } from './plugins/auth.js'
 import { registerMetrics } from './plugins/metrics.js'
@@ -37,7 +37,7 @@ export interface AppDeps {
   metrics?: Metrics
   metricsToken?: string
   /** Read-only use: runtime logs of environments. Absent in a process without an engine. */
-  runtime?: Runtime
+  runtime?: RuntimeReads
   /** Per client address, on register/login/refresh. */
   authRateLimit?: { max: number; timeWindow: number }
 }

@@ -4,7 +4,7 @@ import { KINDS, type Kind } from '../model/kinds.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
 import { FencedError, type Fence } from '../runtime/fence.js'
-import type { Runtime } from '../runtime/runtime.js'
+import type { RuntimeReads } from '../runtime/runtime.js'
 import { listLiveObjects } from '../store/spec-tables.js'
 import type { Pool } from '../store/pool.js'
 import { DockerEventWatcher } from './docker-events.js'
@@ -27,7 +27,7 @@ export interface ManagerOptions {
   reconcileTimeoutMs?: number
   lease?: Partial<Omit<LeaseOptions, 'pool' | 'databaseUrl' | 'log' | 'metrics'>>
   /** When given, its events of managed containers enqueue their environments (reads only: unfenced). */
-  runtime?: Runtime
+  runtime?: RuntimeReads
   /** false: no LISTEN connection, the periodic resync alone drives convergence (e.g. behind a pooler
    * that cannot LISTEN). Default true. */
   listen?: boolean

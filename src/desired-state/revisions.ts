@@ -46,7 +46,8 @@ export function snapshotOf(
     env: envSpec.env,
     secretEnv: envSpec.secretEnv ?? {},
     port: envSpec.port ?? null,
-    command: envSpec.command,
+    // Older rollbacks stored a null command as no command at all: both mean the image's own.
+    command: envSpec.command ?? null,
     resources: envSpec.resources,
     healthCheck: envSpec.healthCheck,
   }

@@ -69,8 +69,9 @@ function validateOne(document: unknown, index: number, policy: SourcePolicy): Ma
     ])
   }
   if (fields.kind === 'Environment') assertNoIsolationEscape(fields.spec, `${where}/spec`)
-  // A document without a spec gets the defaults of an empty one, as a REST write does.
-  const manifest = validateManifest(fields.kind, { ...fields, spec: fields.spec ?? {} }, where)
+  // A document without a spec gets the defaults of an empty one, as a REST write does (`spec: null` is
+  // a mistake, and refused).
+  const manifest = validateManifest(fields.kind, 'spec' in fields ? fields : { ...fields, spec: {} }, where)
   const errors: FieldError[] = []
   if (manifest.kind === 'Environment') checkEnvironmentSpec(manifest.spec, policy, errors, `${where}/spec`)
   if (manifest.kind === 'Project') checkProjectSpec(manifest.spec, policy, errors, `${where}/spec`)

@@ -1,5 +1,5 @@
 import { GilgalError } from '../errors.js'
-import type { Runtime } from './runtime.js'
+import { RUNTIME_READS, type Runtime } from './runtime.js'
 
 /** Thrown by a fence whose epoch is no longer current: this process must not touch Docker. */
 export class FencedError extends GilgalError {
@@ -17,40 +17,37 @@ export interface Fence {
   assertCurrent(): Promise<void>
 }
 
+const FENCED: unique symbol = Symbol('fenced')
+
 /**
- * The runtime as one leadership term may use it. Reconcilers take this type, never a bare Runtime, so
- * an unfenced engine cannot be handed to them by mistake; `fence` is there for the few database
- * writes that must not outlive the term either (a build's recorded result).
+ * The runtime as one leadership term may use it. Reconcilers take this type, never a bare Runtime, and
+ * only fencedRuntime makes one (it carries a private mark), so an unfenced engine cannot be handed to
+ * them by mistake. `fence` is there for the few database writes that must not outlive the term either
+ * (a build's recorded result).
  */
 export interface FencedRuntime extends Runtime {
   readonly fence: Fence
+  readonly [FENCED]: true
 }
 
+const READS: ReadonlySet<string> = new Set(RUNTIME_READS)
+
 /**
- * Every mutation first checks, in the database, that the term's epoch is still current. A leader that
+ * Every method but the reads (RUNTIME_READS) first checks, in the database, that the term's epoch is
+ * still current: a method added to Runtime later is fenced unless it is declared a read. A leader that
  * was paused past its lease and resumed is refused here, whatever its reconcile was in the middle of.
- * Reads pass through.
+ * A Runtime is a plain object of functions (createDockerRuntime), so its own entries are all of it.
  */
 export function fencedRuntime(runtime: Runtime, fence: Fence): FencedRuntime {
-  const guard =
-    <A extends unknown[], R>(mutate: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      await fence.assertCurrent()
-      return mutate(...args)
-    }
-  return {
-    ...runtime,
-    fence,
-    createContainer: guard(runtime.createContainer.bind(runtime)),
-    startContainer: guard(runtime.startContainer.bind(runtime)),
-    stopContainer: guard(runtime.stopContainer.bind(runtime)),
-    removeContainer: guard(runtime.removeContainer.bind(runtime)),
-    ensureNetwork: guard(runtime.ensureNetwork.bind(runtime)),
-    removeNetwork: guard(runtime.removeNetwork.bind(runtime)),
-    buildImage: guard(runtime.buildImage.bind(runtime)),
-    pullImage: guard(runtime.pullImage.bind(runtime)),
-    pushImage: guard(runtime.pushImage.bind(runtime)),
-    removeImage: guard(runtime.removeImage.bind(runtime)),
-    removeDanglingImages: guard(runtime.removeDanglingImages.bind(runtime)),
-  }
+  const methods = Object.entries(runtime).map(([name, method]: [string, (...args: unknown[]) => unknown]) => [
+    name,
+    READS.has(name)
+      ? method
+      : async (...args: unknown[]) => {
+          await fence.assertCurrent()
+          return method(...args)
+        },
+  ])
+  // The same methods under the same names, the mutations wrapped: still the runtime's own shape.
+  return { ...(Object.fromEntries(methods) as Runtime), fence, [FENCED]: true }
 }

@@ -173,3 +173,20 @@ export interface Runtime extends ImageOperations {
     onEnd: (error?: Error) => void,
   ): Promise<() => void>
 }
+
+/**
+ * The methods of Runtime that only read: what a process may use unfenced (the API's runtime logs,
+ * the controller's event watch). Every other method changes the engine and is fenced.
+ */
+export const RUNTIME_READS = [
+  'listManaged',
+  'inspectContainer',
+  'containerLogs',
+  'followLogs',
+  'listManagedNetworks',
+  'watchContainerEvents',
+  'findImage',
+  'listManagedImages',
+] as const satisfies ReadonlyArray<keyof Runtime>
+
+export type RuntimeReads = Pick<Runtime, (typeof RUNTIME_READS)[number]>

@@ -1,14 +1,15 @@
 import { BuildError } from '../../src/runtime/images/build.js'
 import { ImagePullError } from '../../src/runtime/images/transfer.js'
 import type { ContainerEvent } from '../../src/runtime/events.js'
-import type {
-  ContainerDetails,
-  ContainerSpec,
-  ImageBuild,
-  ImageInfo,
-  ManagedContainer,
-  RegistryAuth,
-  Runtime,
+import {
+  RUNTIME_READS,
+  type ContainerDetails,
+  type ContainerSpec,
+  type ImageBuild,
+  type ImageInfo,
+  type ManagedContainer,
+  type RegistryAuth,
+  type Runtime,
 } from '../../src/runtime/runtime.js'
 
 export interface RecordedCall {
@@ -17,21 +18,6 @@ export interface RecordedCall {
   args: unknown[]
   at: number
 }
-
-/** The Runtime methods that change the engine: the ones fencing must stop. */
-export const MUTATIONS = [
-  'createContainer',
-  'startContainer',
-  'stopContainer',
-  'removeContainer',
-  'ensureNetwork',
-  'removeNetwork',
-  'buildImage',
-  'pullImage',
-  'pushImage',
-  'removeImage',
-  'removeDanglingImages',
-] as const satisfies ReadonlyArray<keyof Runtime>
 
 interface FakeContainer extends ContainerDetails {
   spec: ContainerSpec
@@ -84,9 +70,9 @@ export class FakeRuntime {
     this.images.set(ref, image).set(image.id, image)
   }
 
-  /** The calls that changed the "engine". */
+  /** The calls that changed the "engine": all but the reads. */
   mutations(): RecordedCall[] {
-    return this.calls.filter((call) => (MUTATIONS as readonly string[]).includes(call.method))
+    return this.calls.filter((call) => !(RUNTIME_READS as readonly string[]).includes(call.method))
   }
 
   /** Changes what the next inspect of `id` shows (a crash, a restart, a health verdict). */

@@ -78,6 +78,21 @@ describe('apply', () => {
     assert.equal(await count('deployments'), 1)
   })
 
+  test('an environment stored without `command` (as earlier rollbacks stored it) makes no revision when re-applied', async () => {
+    await apply(manifests('old-rollback'))
+    await db.pool.query(
+      `update environments e set spec = e.spec - 'command' from projects p
+        where p.id = e.project_id and p.name = 'old-rollback'`,
+    )
+    const again = (await apply(manifests('old-rollback'))).json().items[1]
+    assert.equal(again.action, 'configured', 'the spec gains its default command back')
+    assert.equal(
+      again.revision,
+      undefined,
+      'no snapshotted field changed: null and absent mean the same command',
+    )
+  })
+
   test('a snapshotted change makes a revision; replicas alone does not', async () => {
     await apply(manifests('rev'))
     const configured = (await apply(manifests('rev', { MODE: 'b' }))).json().items[1]

@@ -63,6 +63,14 @@ describe('a git revision', () => {
     assert.equal((await world.statusOf(id)).reused, true)
   })
 
+  test('written without build or env (by hand, or an older Gilgal) means their defaults: the same image', async () => {
+    fake.calls.length = 0
+    const id = await world.revision({ git: { url: repo.url }, spec: { build: undefined, env: undefined } })
+    await reconcile(id)
+    assert.deepEqual(methods(), ['removeDanglingImages'], 'the image of the default build inputs is reused')
+    assert.equal((await world.statusOf(id)).reused, true)
+  })
+
   test('whose build fails is Failed with BuildFailed and the build lines', async () => {
     fake.buildFailure = 'step 3 exited with 1'
     try {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { GilgalError } from '../../errors.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { RuntimeLogLine } from '../../runtime/logs.js'
-import type { ManagedContainer, Runtime } from '../../runtime/runtime.js'
+import type { ManagedContainer, RuntimeReads } from '../../runtime/runtime.js'
 import { requireEnvironment } from '../lookups.js'
 import type { ResourceDeps } from '../write.js'
 import { authErrors, authorized, idParams, problem } from '../schemas.js'
@@ -35,7 +35,7 @@ type Line = RuntimeLogLine & { container: string }
  */
 export async function environmentLogRoutes(
   app: FastifyInstance,
-  deps: ResourceDeps & { runtime?: Runtime },
+  deps: ResourceDeps & { runtime?: RuntimeReads },
 ): Promise<void> {
   await app.register(sse, { heartbeatInterval: 15_000 })
   app.get<{ Params: { id: string }; Querystring: Query }>(
@@ -92,13 +92,13 @@ export async function environmentLogRoutes(
   )
 }
 
-async function activeContainers(runtime: Runtime, environmentId: string, deploymentId: string) {
+async function activeContainers(runtime: RuntimeReads, environmentId: string, deploymentId: string) {
   const containers = await runtime.listManaged({ environmentId })
   return containers.filter((c) => c.labels[LABELS.deployment] === deploymentId && c.state === 'running')
 }
 
 /** The last `tail` lines of each container, merged in time order. */
-async function tails(runtime: Runtime, containers: ManagedContainer[], tail: number): Promise<Line[]> {
+async function tails(runtime: RuntimeReads, containers: ManagedContainer[], tail: number): Promise<Line[]> {
   const signal = new AbortController().signal
   const lines: Line[] = []
   for (const container of containers) {

@@ -1,5 +1,6 @@
 import type { SecretKey } from '../../config/secrets.js'
-import type { DeploymentStatus, ResolvedSource } from '../../model/specs.js'
+import { specDefaults } from '../../manifests/schemas.js'
+import type { Build, DeploymentStatus, ResolvedSource } from '../../model/specs.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { FencedRuntime } from '../../runtime/fence.js'
 import { registryHost } from '../../runtime/images/references.js'
@@ -12,6 +13,14 @@ import { recordDetectedFramework } from '../../store/projects.js'
 import type { Pool } from '../../store/pool.js'
 import { registryAuth } from './credentials.js'
 import type { DeploymentLogWriter } from './log-writer.js'
+
+// The schema's build defaults under what the row holds: a row written by hand, or by an older Gilgal,
+// may lack a field, and a missing target must hash as the null it means.
+const BUILD_DEFAULTS = specDefaults('Environment').build
+
+function buildOf(state: BuildState): Build {
+  return { ...BUILD_DEFAULTS, ...state.spec.build }
+}
 
 /** What turning a revision's source into an image needs. */
 export interface ImageSourceDeps {
@@ -89,9 +98,10 @@ async function buildFromGit(
   log.write('system', `fetching ${commit.slice(0, 12)}`)
   const { workspace, sourceDir } = await fetchCommit(git.url, commit, deps.workRoot, git.path, options)
   onWorkspace(workspace)
-  const recipe = await dockerfileFor(deps, state, sourceDir, log)
-  const { buildArgs, fromEnv } = buildArgsFor(state.spec.build.args, state.spec.env)
-  const { target } = state.spec.build
+  const build = buildOf(state)
+  const recipe = await dockerfileFor(deps, state.projectId, build.dockerfile, sourceDir, log)
+  const { buildArgs, fromEnv } = buildArgsFor(build.args, state.spec.env ?? {})
+  const { target } = build
   const inputs = { dockerfile: recipe.dockerfile, path: git.path, target, buildArgs }
   const tag = imageTag({ id: state.projectId, name: state.projectName }, commit, inputs)
   const result = { commit, imageTag: tag, framework: recipe.framework, buildArgsFromEnv: fromEnv }
@@ -122,17 +132,17 @@ async function buildFromGit(
 /** The source's own Dockerfile, or one generated for the framework detected in it (kept on the project). */
 async function dockerfileFor(
   deps: ImageSourceDeps,
-  state: BuildState,
+  projectId: string,
+  path: string,
   sourceDir: string,
   log: DeploymentLogWriter,
 ): Promise<{ dockerfile: string; framework: string }> {
-  const path = state.spec.build.dockerfile
   const tree = directoryTree(sourceDir)
   const own = tree.read(path)
   const detection = own === undefined ? detectFramework(tree) : undefined
   log.write('system', detection ? `detected ${detection.framework} (${detection.reason})` : `using ${path}`)
   const framework = detection?.framework ?? 'dockerfile'
-  await recordDetectedFramework(deps.pool, state.projectId, framework)
+  await recordDetectedFramework(deps.pool, projectId, framework)
   return { dockerfile: own ?? generateDockerfile(detection!, deps.baseImages).dockerfile, framework }
 }
 

@@ -5,6 +5,7 @@ import type { Reconciler } from '../../controller/reconciler.js'
 import type { Metrics } from '../../metrics/registry.js'
 import { isBuildOver } from '../../model/phases.js'
 import type { DeploymentStatus } from '../../model/specs.js'
+import { DockerNotFoundError } from '../../runtime/errors.js'
 import { BuildCancelledError, BuildError } from '../../runtime/images/build.js'
 import { ImagePullError, ImagePushError } from '../../runtime/images/transfer.js'
 import { DetectionError } from '../../source/detect.js'
@@ -16,7 +17,6 @@ import {
   startBuilding,
   type BuildState,
 } from '../../store/deployments.js'
-import type { Pool } from '../../store/pool.js'
 import { DeploymentLogWriter } from './log-writer.js'
 import { produceImage, type ImageSourceDeps } from './produce-image.js'
 
@@ -43,7 +43,7 @@ export function createDeploymentReconciler(deps: DeploymentReconcilerDeps): Reco
       if (!state) return {}
       const built = isBuildOver(state.status)
       if (!built && state.cancelRequested) {
-        await finish(deps.pool, state, { phase: 'Cancelled', message: 'cancelled before it was built' })
+        await finish(deps, state, { phase: 'Cancelled', message: 'cancelled before it was built' })
       } else if (!built) {
         await deps.admission.add(() => build(deps, state, signal))
       }
@@ -73,11 +73,12 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
   try {
     const produced = await produceImage(deps, state, cancel.signal, log, (dir) => (workspace = dir))
     const image = await deps.runtime.findImage(produced.imageId)
+    if (!image) throw new DockerNotFoundError(`image ${produced.imageId} is gone from the engine`)
     // A deposed leader must not record a result either: its successor may be building the same revision.
     await deps.runtime.fence.assertCurrent()
     await mergeDeploymentStatus(deps.pool, state.id, {
       ...produced,
-      ...(image?.exposedPort === undefined ? {} : { exposedPort: image.exposedPort }),
+      ...(image.exposedPort === undefined ? {} : { exposedPort: image.exposedPort }),
       builtAt: new Date().toISOString(),
       observedGeneration: state.generation,
     })
@@ -88,13 +89,14 @@ async function build(deps: DeploymentReconcilerDeps, state: BuildState, signal: 
     if (!failure) {
       // Transient (a registry away, the engine restarting): the work queue retries with backoff, and
       // the status says what is being waited for rather than showing a silent Building.
-      if (error instanceof ImagePushError)
+      if (error instanceof ImagePushError) {
+        await deps.runtime.fence.assertCurrent()
         await mergeDeploymentStatus(deps.pool, state.id, { message: `${error.message}; retrying` })
+      }
       throw error
     }
     log.write('system', failure.message, failure.phase === 'Failed' ? 'error' : 'info')
-    await deps.runtime.fence.assertCurrent() // a verdict, like a result, is the current leader's to record
-    await finish(deps.pool, state, failure)
+    await finish(deps, state, failure)
   } finally {
     clearInterval(poll)
     signal.removeEventListener('abort', onAbort)
@@ -123,13 +125,15 @@ function classify(error: unknown, cancelRequested: boolean): Failure | undefined
   return undefined
 }
 
-async function finish(pool: Pool, state: BuildState, failure: Failure): Promise<void> {
+/** Records a revision's verdict: the current leader's to record, like a build's result. */
+async function finish(deps: DeploymentReconcilerDeps, state: BuildState, failure: Failure): Promise<void> {
   const patch: DeploymentStatus = {
     ...failure,
     finishedAt: new Date().toISOString(),
     observedGeneration: state.generation,
   }
-  await mergeDeploymentStatus(pool, state.id, patch)
+  await deps.runtime.fence.assertCurrent()
+  await mergeDeploymentStatus(deps.pool, state.id, patch)
 }
 
 /**

@@ -26,8 +26,10 @@ export function createImageOperations(engine: Docker, owner: Ownership): ImageOp
       }),
     // Build, pull and push failures are their own error types (the deployment reconciler classifies
     // them), so they are not translated here.
+    // The installation's labels first (their order is the LABEL line's, a cached build step) and
+    // last (a caller's label never overrides them).
     buildImage: (build, onLine) =>
-      buildImage(engine, { ...build, labels: { ...build.labels, ...owner.labels } }, onLine),
+      buildImage(engine, { ...build, labels: { ...owner.labels, ...build.labels, ...owner.labels } }, onLine),
     pullImage: (ref, auth, onLine) => pullImage(engine, ref, auth, onLine),
     pushImage: (imageId, remoteRef, auth, onLine) => pushImage(engine, imageId, remoteRef, auth, onLine),
     listManagedImages: () =>
