@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every figure beside a baseline measured on this machine in this run (the machine
- * is shared and noisy, so ratios are what to compare). Not a test: it asserts nothing; it prints the
- * issues' targets beside the figures.
+ * is shared and noisy, so ratios are what to compare). Not a test: it asserts nothing; it prints each
+ * figure's target beside it.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
