@@ -16,8 +16,6 @@ export function createDockerClient(dockerHost?: string): Docker {
   })
 }
 
-export type DockerClient = Docker
-
 /** True when the engine answers a ping. */
 export async function isDockerReachable(docker: Docker): Promise<boolean> {
   try {
