@@ -7,6 +7,7 @@ import type { PasswordHasher } from '../auth/passwords.js'
 import type { Secrets } from '../config/secrets.js'
 import type { Logger } from '../log.js'
 import { createMetrics, type Metrics } from '../metrics/registry.js'
+import { createManifestReader } from '../manifests/reader.js'
 import { schemaDocuments } from '../manifests/schemas.js'
 import type { Pool } from '../store/pool.js'
 import type { RuntimeReads } from '../runtime/runtime.js'
@@ -92,7 +93,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(deploymentRoutes, { prefix: '/api', ...resources })
   await app.register(deploymentLogRoutes, { prefix: '/api', ...resources })
   await app.register(environmentLogRoutes, { prefix: '/api', ...resources, runtime: deps.runtime })
-  await app.register(applyRoutes, { prefix: '/api', ...resources })
+  const reader = createManifestReader()
+  app.addHook('onClose', () => reader.close())
+  await app.register(applyRoutes, { prefix: '/api', ...resources, reader })
   return app
 }
 

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import { ValidationError } from '../errors.js'
 import { diffSpecs } from './diff.js'
 import { parseManifests } from './parse.js'
+import { assertPlainData } from './shape.js'
 
 test('YAML streams become documents; empty ones are skipped', () => {
   const documents = parseManifests(
@@ -60,4 +61,37 @@ test('diffs name each changed field; secret values are never shown', () => {
     { path: '/spec/secretEnv/NEW', op: 'add', secret: true },
   ])
   assert.deepEqual(diffSpecs({ a: 1 }, { a: 1 }), [])
+})
+
+test('a repeated key is found among many in one pass; keys must be plain values', () => {
+  const keys = Array.from({ length: 20_000 }, (_, i) => `  k${i}: v`)
+  keys.push('  k17: again')
+  assert.throws(
+    () => parseManifests(`kind: Project\nlabels:\n${keys.join('\n')}\n`),
+    (error: unknown) =>
+      error instanceof ValidationError &&
+      /the key "k17" appears twice/.test(error.message) &&
+      error.code === 'GILGAL_BAD_YAML',
+  )
+  assert.throws(() => parseManifests('? [a, b]\n: c\n'), /a key must be a plain value/)
+})
+
+test('nesting deeper than 32 levels is refused, in YAML and in data, without exhausting the stack', () => {
+  assert.throws(
+    () => parseManifests(`a: ${'['.repeat(40)}${']'.repeat(40)}\n`),
+    /nested deeper than 32 levels/,
+  )
+  let deep: unknown = {}
+  for (let i = 0; i < 200_000; i++) deep = { a: deep }
+  assert.throws(() => assertPlainData(deep, '/documents/0'), /nested deeper than 32 levels/)
+  assert.doesNotThrow(() => parseManifests(`a: ${'['.repeat(30)}${']'.repeat(30)}\n`))
+})
+
+test('a request holds at most 100,000 keys and items in all', () => {
+  const items = Array.from({ length: 60_000 }, () => '- x').join('\n')
+  assert.throws(
+    () => parseManifests(`a:\n${items}\n---\nb:\n${items}\n`),
+    /hold more than 100000 keys and items in all/,
+  )
+  assert.equal(parseManifests(`a:\n${items}\n`).length, 1)
 })

@@ -2,6 +2,7 @@ import { ValidationError, type FieldError } from '../errors.js'
 import { isKind, KINDS, type Kind } from '../model/kinds.js'
 import type { EnvironmentManifestSpec, Manifests, ProjectSpec, Source } from '../model/specs.js'
 import { validateManifest, validateSpec } from './schemas.js'
+import { assertPlainData } from './shape.js'
 
 /** Which git sources this server accepts (GILGAL_ALLOW_LOCAL_SOURCES). */
 export interface SourcePolicy {
@@ -166,27 +167,6 @@ function assertNoIsolationEscape(spec: unknown, path: string): void {
     }))
   if (errors.length > 0)
     throw new ValidationError(`${errors[0]!.path} ${errors[0]!.message}`, errors, 'GILGAL_ISOLATION_ESCAPE')
-}
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
-
-/** Refuses keys that could reach an object's prototype, at any depth. */
-function assertPlainData(value: unknown, path: string): void {
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => assertPlainData(item, `${path}/${index}`))
-  } else if (typeof value === 'object' && value !== null) {
-    for (const key of Reflect.ownKeys(value)) {
-      if (typeof key !== 'string' || FORBIDDEN_KEYS.has(key)) {
-        const where = `${path}/${String(key)}`
-        throw new ValidationError(
-          `${where} is not allowed`,
-          [{ path: where, message: 'is a reserved key' }],
-          'GILGAL_RESERVED_KEY',
-        )
-      }
-      assertPlainData((value as Record<string, unknown>)[key], `${path}/${key}`)
-    }
-  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

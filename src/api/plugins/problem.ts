@@ -18,6 +18,11 @@ interface Problem {
   errors?: FieldError[]
 }
 
+// An answer names the first problems, not all of them: a request of 40,000 unknown keys would
+// otherwise get an answer many times its own size.
+const MAX_ERRORS = 50
+const MAX_DETAIL = 2000
+
 /**
  * The one error handler (RFC 9457 problem+json). Our errors carry their status and code; Fastify's
  * schema validation becomes 400 with one entry per field; anything else is a 500 whose details are
@@ -25,7 +30,7 @@ interface Problem {
  */
 export function registerProblemHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = toProblem(error, request)
+    const problem = capped(toProblem(error, request))
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
     return sendProblem(reply, problem)
   })
@@ -76,6 +81,17 @@ function toProblem(error: FastifyError, request: FastifyRequest): Problem {
     status,
     detail: error.message,
     code: error.code ?? 'GILGAL_BAD_REQUEST',
+  }
+}
+
+function capped(problem: Problem): Problem {
+  const { errors, detail } = problem
+  const more =
+    errors && errors.length > MAX_ERRORS ? ` (and ${errors.length - MAX_ERRORS} more problems)` : ''
+  return {
+    ...problem,
+    detail: detail.length > MAX_DETAIL ? `${detail.slice(0, MAX_DETAIL)}…${more}` : `${detail}${more}`,
+    ...(errors ? { errors: errors.slice(0, MAX_ERRORS) } : {}),
   }
 }
 

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { applyManifests } from '../../desired-state/apply.js'
-import { parseManifests } from '../../manifests/parse.js'
-import { validateManifests } from '../../manifests/validate.js'
+import type { ManifestReader } from '../../manifests/reader.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import { authErrors, authorized, problem } from '../schemas.js'
 
 const YAML_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml']
+const JSON_TYPE = 'application/json'
 
 const appliedItem = {
   type: 'object',
@@ -37,11 +37,19 @@ const appliedItem = {
  * `POST /api/apply`: one or many manifests (YAML or JSON), all validated first, then written in one
  * transaction or not at all. `dryRun` runs the very same transaction and rolls it back.
  */
-export async function applyRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
-  // YAML arrives as text; parsing it (with alias limits) is the handler's job.
-  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body))
+export async function applyRoutes(
+  app: FastifyInstance,
+  deps: ResourceDeps & { reader: ManifestReader },
+): Promise<void> {
+  // Bodies arrive as text (here only: the parsers are this plugin's): reading them, with its limits,
+  // happens on the reader's worker thread.
+  const asText = (_request: unknown, body: string | Buffer, done: (error: null, body: string) => void) =>
+    done(null, String(body))
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, asText)
+  app.removeContentTypeParser(JSON_TYPE)
+  app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, asText)
 
-  app.post<{ Querystring: { dryRun: boolean; prune: boolean }; Body: unknown }>(
+  app.post<{ Querystring: { dryRun: boolean; prune: boolean }; Body: string }>(
     '/apply',
     authorized(app, 'write', ['apply'], {
       description: 'Body: YAML documents (application/yaml) or JSON (a manifest or an array of them).',
@@ -53,7 +61,7 @@ export async function applyRoutes(app: FastifyInstance, deps: ResourceDeps): Pro
           prune: { type: 'boolean', default: false },
         },
       },
-      body: { type: ['string', 'object', 'array'] },
+      body: { type: 'string' },
       response: {
         200: {
           type: 'object',
@@ -69,7 +77,8 @@ export async function applyRoutes(app: FastifyInstance, deps: ResourceDeps): Pro
     }),
     async (request) => {
       const { dryRun, prune } = request.query
-      const manifests = validateManifests(parseManifests(request.body), deps.sourcePolicy)
+      const format = request.headers['content-type']?.startsWith(JSON_TYPE) ? 'json' : 'yaml'
+      const manifests = await deps.reader.read(request.body, format, deps.sourcePolicy)
       const items = await runWrite(deps, request, 'apply', (ctx) => applyManifests(ctx, manifests, prune), {
         dryRun,
       })

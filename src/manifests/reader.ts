@@ -1,0 +1,38 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Piscina } from 'piscina'
+import { GilgalError, ValidationError } from '../errors.js'
+import type { ManifestFormat } from './read.js'
+import type { ReadResult, ReadTask } from './read-worker.js'
+import type { Manifest, SourcePolicy } from './validate.js'
+
+/** Reads request bodies into validated manifests off the event loop. */
+export interface ManifestReader {
+  read(text: string, format: ManifestFormat, policy: SourcePolicy): Promise<Manifest[]>
+  close(): Promise<void>
+}
+
+// Same extension as this file: .ts under tsx (tests, dev), .js once built.
+const workerFile = fileURLToPath(
+  new URL(`./read-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+)
+
+/**
+ * One worker thread parses and validates: the largest body the API accepts (1 MiB) takes about a
+ * second, during which the event loop keeps answering. Requests queue for the thread rather than take
+ * more cores from the apps; only the validated manifests (bounded by the schemas) come back.
+ */
+export function createManifestReader(): ManifestReader {
+  const pool = new Piscina<ReadTask, ReadResult>({ filename: workerFile, maxThreads: 1, idleTimeout: 30_000 })
+  return {
+    async read(text, format, policy) {
+      const result = await pool.run({ text, format, policy })
+      if ('manifests' in result) return result.manifests
+      const { code, status, title, message, errors } = result.refused
+      throw errors
+        ? new ValidationError(message, errors, code)
+        : new GilgalError(code, status, title, message)
+    },
+    close: () => pool.destroy(),
+  }
+}
