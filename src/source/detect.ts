@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
 import type { ProjectSpec } from '../model/specs.js'
 
 // Framework detection from a source tree: a Dockerfile wins; otherwise package.json dependencies,
@@ -12,21 +10,6 @@ export type PackageManager = 'npm' | 'yarn' | 'pnpm'
 /** A read-only view of the files of a source (the build workspace, or a map in tests). */
 export interface SourceTree {
   read(path: string): string | undefined
-}
-
-/** A directory as a SourceTree; paths that leave it read as absent. */
-export function directoryTree(root: string): SourceTree {
-  return {
-    read(file) {
-      const full = path.resolve(root, file)
-      if (!full.startsWith(`${root}${path.sep}`)) return undefined
-      try {
-        return readFileSync(full, 'utf8')
-      } catch {
-        return undefined
-      }
-    },
-  }
 }
 
 export interface Detection {

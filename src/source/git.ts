@@ -2,16 +2,10 @@ import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { GilgalError } from '../errors.js'
+import { sourceDirectory } from './checkout.js'
+import { SourceError } from './errors.js'
 
 const run = promisify(execFile)
-
-/** The source cannot be fetched (unreachable, unknown ref) or is refused (hostile or local). */
-export class SourceError extends GilgalError {
-  constructor(message: string, code = 'GILGAL_SOURCE_UNAVAILABLE') {
-    super(code, 422, 'Source unavailable', message)
-  }
-}
 
 export interface GitOptions {
   /** GILGAL_ALLOW_LOCAL_SOURCES: file:// and absolute paths. */
@@ -125,12 +119,12 @@ export async function fetchCommit(
     await removeWorkspace(workspace)
     throw new SourceError(`cannot fetch ${commit.slice(0, 12)} from ${url}: ${firstLine(error)}`)
   }
-  const sourceDir = path.resolve(workspace, subpath)
-  if (sourceDir !== workspace && !sourceDir.startsWith(`${workspace}${path.sep}`)) {
+  try {
+    return { workspace, sourceDir: await sourceDirectory(workspace, subpath) }
+  } catch (error) {
     await removeWorkspace(workspace)
-    throw new SourceError(`path ${subpath} leaves the repository`, 'GILGAL_SOURCE_REFUSED')
+    throw error
   }
-  return { workspace, sourceDir }
 }
 
 export async function removeWorkspace(workspace: string): Promise<void> {

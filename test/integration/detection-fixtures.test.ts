@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { detectFramework, directoryTree, type Framework } from '../../src/source/detect.js'
+import { directoryTree } from '../../src/source/checkout.js'
+import { detectFramework, type Framework } from '../../src/source/detect.js'
 import { generateDockerfile } from '../../src/source/dockerfiles.js'
 
 const TREES = fileURLToPath(new URL('../fixtures/frameworks/', import.meta.url))

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import {
-  assertSafeSource,
-  fetchCommit,
-  removeWorkspace,
-  resolveCommit,
-  SourceError,
-} from '../../src/source/git.js'
+import { directoryTree } from '../../src/source/checkout.js'
+import { SourceError } from '../../src/source/errors.js'
+import { assertSafeSource, fetchCommit, removeWorkspace, resolveCommit } from '../../src/source/git.js'
 
 let root: string
 let repo: string
@@ -103,4 +99,91 @@ describe('hostile sources are refused before git runs', () => {
       assert.equal(existsSync(marker), false)
     })
   }
+})
+
+describe('hostile repositories', () => {
+  let hostDir: string
+  let hostile: string
+  let hostileCommit: string
+
+  before(async () => {
+    // A "host" directory the controller can read, and a repository that points into it.
+    hostDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-host-'))
+    await writeFile(path.join(hostDir, 'secret.txt'), 'host secret')
+    await mkdir(path.join(hostDir, 'inner'))
+    hostile = path.join(root, 'hostile')
+    await mkdir(path.join(hostile, '-x'), { recursive: true })
+    await writeFile(path.join(hostile, '-x', 'index.html'), 'an app in a directory named like an option')
+    await writeFile(path.join(hostile, 'notes.txt'), 'plain')
+    await writeFile(path.join(hostile, '--upload-pack=touch pwned'), 'a file named like an option')
+    const run = (...args: string[]) =>
+      execFileSync('git', ['-C', hostile, ...args], { encoding: 'utf8' }).trim()
+    execFileSync('git', ['init', '--quiet', '--initial-branch=main', hostile])
+    execFileSync('ln', ['-s', hostDir, path.join(hostile, 'up')])
+    execFileSync('ln', ['-s', path.join(hostDir, 'secret.txt'), path.join(hostile, 'Dockerfile')])
+    execFileSync('ln', ['-s', 'notes.txt', path.join(hostile, 'inside-link')])
+    run('add', '-A')
+    run('-c', 'user.email=t@e.st', '-c', 'user.name=t', 'commit', '--quiet', '-m', 'hostile')
+    hostileCommit = run('rev-parse', 'HEAD')
+  })
+
+  after(async () => {
+    await rm(hostDir, { recursive: true, force: true })
+  })
+
+  test('a path through a link out of the checkout is refused, and leaves no workspace', async () => {
+    const workRoot = path.join(root, 'hostile-work')
+    await assert.rejects(fetchCommit(`file://${hostile}`, hostileCommit, workRoot, 'up/inner', local), {
+      code: 'GILGAL_SOURCE_REFUSED',
+      message: /path up\/inner leaves the repository/,
+    })
+    await assert.rejects(fetchCommit(`file://${hostile}`, hostileCommit, workRoot, 'notes.txt', local), {
+      message: /is not a directory/,
+    })
+    assert.deepEqual(await readdir(workRoot), [])
+    assert.deepEqual((await readdir(hostDir)).sort(), ['inner', 'secret.txt'], 'nothing written on the host')
+  })
+
+  test('a file that links out of the checkout is refused, not read; links inside are followed', async () => {
+    const workRoot = path.join(root, 'hostile-read')
+    const { workspace, sourceDir } = await fetchCommit(
+      `file://${hostile}`,
+      hostileCommit,
+      workRoot,
+      '.',
+      local,
+    )
+    try {
+      const tree = directoryTree(sourceDir)
+      assert.throws(() => tree.read('Dockerfile'), {
+        code: 'GILGAL_SOURCE_REFUSED',
+        message: /Dockerfile leaves/,
+      })
+      assert.throws(() => tree.read('up/secret.txt'), { code: 'GILGAL_SOURCE_REFUSED' })
+      assert.equal(tree.read('inside-link'), 'plain')
+      assert.equal(tree.read('absent.json'), undefined)
+      assert.equal(tree.read('--upload-pack=touch pwned'), 'a file named like an option')
+    } finally {
+      await removeWorkspace(workspace)
+    }
+  })
+
+  test('a directory named like an option is just a path; checked-out files share no inode with the source', async () => {
+    const workRoot = path.join(root, 'hostile-option')
+    const { workspace, sourceDir } = await fetchCommit(
+      `file://${hostile}`,
+      hostileCommit,
+      workRoot,
+      '-x',
+      local,
+    )
+    try {
+      assert.equal(directoryTree(sourceDir).read('index.html'), 'an app in a directory named like an option')
+      const copy = statSync(path.join(workspace, 'notes.txt'))
+      assert.notEqual(copy.ino, statSync(path.join(hostile, 'notes.txt')).ino, 'a copy, not a hard link')
+      assert.equal(copy.nlink, 1)
+    } finally {
+      await removeWorkspace(workspace)
+    }
+  })
 })

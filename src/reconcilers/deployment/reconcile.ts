@@ -9,7 +9,8 @@ import { DockerNotFoundError } from '../../runtime/errors.js'
 import { BuildCancelledError, BuildError } from '../../runtime/images/build.js'
 import { ImagePullError, ImagePushError } from '../../runtime/images/transfer.js'
 import { DetectionError } from '../../source/detect.js'
-import { removeWorkspace, SourceError } from '../../source/git.js'
+import { SourceError } from '../../source/errors.js'
+import { removeWorkspace } from '../../source/git.js'
 import {
   isCancelRequested,
   mergeDeploymentStatus,

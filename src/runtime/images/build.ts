@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { lstat, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import ignoreModule from '@balena/dockerignore'
 import type Docker from 'dockerode'
@@ -113,7 +113,7 @@ async function followBuild(
  */
 async function packContext(build: ImageBuild, dockerfile: string): Promise<NodeJS.ReadableStream> {
   const { contextDir, exclude = [] } = build
-  const rules = await readFile(path.join(contextDir, '.dockerignore'), 'utf8').catch(() => '')
+  const rules = await readDockerignore(contextDir)
   const filter = dockerignore({ ignorecase: false }).add(rules.split('\n'))
   const excluded = dockerignore({ ignorecase: false }).add([...exclude, DOCKERFILE_ENTRY])
   return pack(contextDir, {
@@ -124,6 +124,18 @@ async function packContext(build: ImageBuild, dockerfile: string): Promise<NodeJ
     finalize: false,
     finish: (tar) => tar.entry({ name: DOCKERFILE_ENTRY }, dockerfile, () => tar.finalize()),
   })
+}
+
+/**
+ * The context's .dockerignore, or nothing. A repository decides what it holds, so a link there (to a
+ * host file, say) is refused rather than followed.
+ */
+async function readDockerignore(contextDir: string): Promise<string> {
+  const file = path.join(contextDir, '.dockerignore')
+  const info = await lstat(file).catch(() => undefined)
+  if (info === undefined) return ''
+  if (!info.isFile()) throw new BuildError('.dockerignore must be a file of the repository, not a link', [])
+  return readFile(file, 'utf8')
 }
 
 /**
