@@ -40,13 +40,15 @@ export async function collectGarbage(deps: GarbageDeps): Promise<Collected> {
     (labels[LABELS.environment] !== undefined && !owners.environmentIds.has(labels[LABELS.environment]!)) ||
     (labels[LABELS.project] !== undefined && !owners.projectIds.has(labels[LABELS.project]!))
   for (const container of containers) {
-    if (!orphaned(container.labels)) continue
-    await deps.runtime.removeContainer(container.id)
+    const projectId = container.labels[LABELS.project]
+    if (!orphaned(container.labels) || projectId === undefined) continue
+    await deps.runtime.removeContainer(container.id, projectId)
     collected.containers++
   }
   for (const network of networks) {
-    if (!orphaned(network.labels)) continue
-    await deps.runtime.removeNetwork(network.name)
+    const projectId = network.labels[LABELS.project]
+    if (!orphaned(network.labels) || projectId === undefined) continue
+    await deps.runtime.removeNetwork(network.name, projectId)
     collected.networks++
   }
   for (const image of images) {

@@ -46,9 +46,9 @@ async function tearDown(
   const remaining = await requestProjectEnvironmentsDeletion(deps.pool, id)
   if (remaining > 0) return { requeueAfterMs: 500 }
   for (const container of await deps.runtime.listManaged({ projectId: id })) {
-    await deps.runtime.removeContainer(container.id)
+    await deps.runtime.removeContainer(container.id, id)
   }
-  await deps.runtime.removeNetwork(projectNetwork(name, deps.namePrefix))
+  await deps.runtime.removeNetwork(projectNetwork(name, deps.namePrefix), id)
   for (const image of await deps.runtime.listManagedImages()) {
     if (image.labels[LABELS.project] === id) await deps.runtime.removeImage(image.id)
   }

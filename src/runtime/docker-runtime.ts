@@ -65,11 +65,20 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
           if ((error as { statusCode?: number }).statusCode !== 304) throw error // already stopped
         }
       }),
-    removeContainer: (id) =>
-      docker(
-        `remove container ${id}`,
-        async () => void (await engine.getContainer(id).remove({ force: true, v: true })),
-      ),
+    removeContainer: (id, projectId) =>
+      docker(`remove container ${id}`, async () => {
+        const container = engine.getContainer(id)
+        const info = await container.inspect().catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode === 404) return undefined // gone already
+          throw error
+        })
+        if (!info) return
+        if (!isProjects(info.Config.Labels ?? {}, projectId, owner))
+          throw new DockerConflictError(
+            `container ${info.Name} is not this project's: Gilgal leaves it alone`,
+          )
+        await container.remove({ force: true, v: true })
+      }),
     containerLogs: (id, tail) =>
       docker(`logs of container ${id}`, async () => {
         const output = await engine.getContainer(id).logs({ stdout: true, stderr: true, tail })
@@ -110,18 +119,23 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
             createdAt: Date.parse(n.Created),
           }))
       }),
-    removeNetwork: (name) =>
+    removeNetwork: (name, projectId) =>
       docker(`remove network ${name}`, async () => {
         try {
           const network = engine.getNetwork(name)
           const info = (await network.inspect()) as { Labels?: Record<string, string> }
-          if (info.Labels?.[LABELS.managed] !== 'true' || !owner.owns(info.Labels)) return // not ours: leave it
+          if (!isProjects(info.Labels ?? {}, projectId, owner)) return // not this project's: leave it
           await network.remove()
         } catch (error) {
           if ((error as { statusCode?: number }).statusCode !== 404) throw error
         }
       }),
   }
+}
+
+/** Whether an object's labels say it is Gilgal's, this installation's and project `projectId`'s. */
+function isProjects(labels: Record<string, string>, projectId: string, owner: Ownership): boolean {
+  return labels[LABELS.managed] === 'true' && owner.owns(labels) && labels[LABELS.project] === projectId
 }
 
 /** A network of this name exists: it must be Gilgal's, this installation's and this project's. */

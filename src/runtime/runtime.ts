@@ -151,7 +151,8 @@ export interface Runtime extends ImageOperations {
   createContainer(spec: ContainerSpec): Promise<string>
   startContainer(id: string): Promise<void>
   stopContainer(id: string, timeoutSeconds: number): Promise<void>
-  removeContainer(id: string): Promise<void>
+  /** Removes a container of project `projectId` (gone already: done); one its labels do not say is that project's is refused. */
+  removeContainer(id: string, projectId: string): Promise<void>
   /** The last `tail` lines of stdout and stderr. */
   containerLogs(id: string, tail: number): Promise<string[]>
   /** The last `tail` lines, then (with `follow`) new ones as they come, until `signal` aborts. */
@@ -161,7 +162,8 @@ export interface Runtime extends ImageOperations {
   ): AsyncIterable<RuntimeLogLine>
   /** Creates the network if it does not exist (labelled). */
   ensureNetwork(name: string, labels: Record<string, string>): Promise<void>
-  removeNetwork(name: string): Promise<void>
+  /** Removes the network of project `projectId`; a network of that name that is not the project's is left alone. */
+  removeNetwork(name: string, projectId: string): Promise<void>
   listManagedNetworks(): Promise<ManagedObject[]>
   /**
    * Follows the engine's events for managed containers since `sinceSeconds`. Resolves with a function

@@ -84,7 +84,9 @@ export async function migrate(pool: Pool, log: Logger, dir = MIGRATIONS_DIR): Pr
       const recorded = await readRecorded(client)
       verifyRecorded(recorded, migrations)
       if (recorded.has(migration.version)) return false
-      await client.query(migration.sql)
+      await client.query(migration.sql).catch((error: unknown) => {
+        throw refusal(migration, error)
+      })
       await client.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
         migration.version,
         migration.name,
@@ -98,6 +100,20 @@ export async function migrate(pool: Pool, log: Logger, dir = MIGRATIONS_DIR): Pr
     }
   }
   return applied
+}
+
+/**
+ * A migration that checks the data before it changes the schema raises SQLSTATE class GL (GL001) with
+ * a message and a hint for the operator: that is a refusal to report, not a crash.
+ */
+function refusal(migration: Migration, error: unknown): unknown {
+  const { code, message, hint } = error as { code?: string; message?: string; hint?: string }
+  if (!code?.startsWith('GL')) return error
+  const file = `${String(migration.version).padStart(4, '0')}_${migration.name}.sql`
+  return new MigrationError(
+    'GILGAL_MIGRATION_REFUSED',
+    `migration ${file} refused: ${message}${hint ? `; ${hint}` : ''}`,
+  )
 }
 
 async function ensureMigrationsTable(client: PoolClient): Promise<void> {

@@ -56,8 +56,8 @@ export class FakeRuntime {
       },
       listManagedNetworks: async () =>
         [...this.networks].map((name) => ({ id: name, name, labels: {}, createdAt: 0 })),
-      removeNetwork: async (name) => {
-        record('removeNetwork', [name])
+      removeNetwork: async (name, projectId) => {
+        record('removeNetwork', [name, projectId])
         this.networks.delete(name)
       },
       watchContainerEvents: async (_since: number, _onEvent: (event: ContainerEvent) => void) => () =>
@@ -110,8 +110,8 @@ export class FakeRuntime {
         record('stopContainer', [id, timeoutSeconds])
         this.update(id, { running: false, status: 'exited' })
       },
-      removeContainer: async (id: string) => {
-        record('removeContainer', [id])
+      removeContainer: async (id: string, projectId: string) => {
+        record('removeContainer', [id, projectId])
         this.containers.delete(id)
       },
       containerLogs: async () => ['fake log line'],

@@ -14,6 +14,10 @@ import { ProbeTracker } from '../../src/reconcilers/environment/probes.js'
 const { runId } = testEnv()
 const image = `gilgal-test/runtime:${runId}`
 const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST))
+const projectId = randomUUID()
+/** The labels of this test's objects: the run's, and its project's (removals check it). */
+const projectLabels = (extra: Record<string, string> = {}) =>
+  testLabels({ [LABELS.project]: projectId, ...extra })
 
 before(async () => {
   await buildBusyboxImage(image, 'runtime\n')
@@ -28,7 +32,7 @@ test('containers are created labelled and hardened, listed by label, stopped and
   const id = await runtime.createContainer({
     name: `gilgal-test-runtime-${runId}`,
     image,
-    labels: testLabels({ [LABELS.environment]: environmentId }),
+    labels: projectLabels({ [LABELS.environment]: environmentId }),
   })
   await runtime.startContainer(id)
   const info = await docker.getContainer(id).inspect()
@@ -43,7 +47,8 @@ test('containers are created labelled and hardened, listed by label, stopped and
   await runtime.stopContainer(id, 1)
   await runtime.stopContainer(id, 1) // stopping a stopped container is not an error
   assert.equal((await runtime.listManaged({ environmentId }))[0]?.state, 'exited')
-  await runtime.removeContainer(id)
+  await runtime.removeContainer(id, projectId)
+  await runtime.removeContainer(id, projectId) // gone already: done
   assert.deepEqual(await runtime.listManaged({ environmentId }), [])
 })
 
@@ -77,13 +82,13 @@ test('Docker errors arrive typed: not found, conflict, unreachable', async () =>
 
 test('a revision container: env as data, limits, restart policy, network, published port, exec health', async () => {
   const network = `gilgal-test-net-${runId}`
-  await runtime.ensureNetwork(network, testLabels())
-  await runtime.ensureNetwork(network, testLabels()) // idempotent
+  await runtime.ensureNetwork(network, projectLabels())
+  await runtime.ensureNetwork(network, projectLabels()) // idempotent
   const hostile = '$(touch /tmp/pwned); "quoted" `x`'
   const id = await runtime.createContainer({
     name: `gilgal-test-revision-${runId}`,
     image,
-    labels: testLabels(),
+    labels: projectLabels(),
     env: { GREETING: hostile },
     command: ['sh', '-c', 'echo "greeting=$GREETING"; exec /bin/busybox httpd -f -p 8080 -h /www'],
     port: 8080,
@@ -121,15 +126,15 @@ test('a revision container: env as data, limits, restart policy, network, publis
       'the value arrived as data',
     )
   } finally {
-    await runtime.removeContainer(id)
-    await runtime.removeNetwork(network)
+    await runtime.removeContainer(id, projectId)
+    await runtime.removeNetwork(network, projectId)
   }
   assert.equal(await runtime.inspectContainer(id), undefined)
 })
 
 test("a tcp probe asks the app itself, not Docker's proxy in front of its published port", async () => {
   const network = `gilgal-test-tcp-${runId}`
-  await runtime.ensureNetwork(network, testLabels())
+  await runtime.ensureNetwork(network, projectLabels())
   const check = {
     tcp: {},
     intervalSeconds: 1,
@@ -147,7 +152,7 @@ test("a tcp probe asks the app itself, not Docker's proxy in front of its publis
       const id = await runtime.createContainer({
         name: `gilgal-test-tcp-${name}-${runId}`,
         image,
-        labels: testLabels(),
+        labels: projectLabels(),
         command: command ? [...command] : null,
         port: 8080,
         publish: true,
@@ -171,7 +176,29 @@ test("a tcp probe asks the app itself, not Docker's proxy in front of its publis
     })
     assert.equal(accepted.verdict, 'healthy', JSON.stringify(listening?.networkAddress))
   } finally {
-    for (const id of started) await runtime.removeContainer(id)
-    await runtime.removeNetwork(network)
+    for (const id of started) await runtime.removeContainer(id, projectId)
+    await runtime.removeNetwork(network, projectId)
   }
+})
+
+test("another project's container or network is not removed, whatever the caller asks", async () => {
+  const other = randomUUID()
+  const network = `gilgal-test-theirs-${runId}`
+  await runtime.ensureNetwork(network, testLabels({ [LABELS.project]: other }))
+  const id = await runtime.createContainer({
+    name: `gilgal-test-theirs-${runId}`,
+    image,
+    labels: testLabels({ [LABELS.project]: other }),
+  })
+  await assert.rejects(runtime.removeContainer(id, projectId), (error: unknown) => {
+    assert.ok(error instanceof DockerConflictError)
+    assert.match(error.message, /is not this project's/)
+    return true
+  })
+  await runtime.removeNetwork(network, projectId)
+  assert.equal((await docker.getContainer(id).inspect()).Id, id, 'their container is still there')
+  assert.equal((await docker.listNetworks({ filters: { name: [network] } })).length, 1, 'their network too')
+  await runtime.removeContainer(id, other)
+  await runtime.removeNetwork(network, other)
+  assert.deepEqual(await docker.listNetworks({ filters: { name: [network] } }), [])
 })

@@ -209,7 +209,7 @@ test("a container that merely has a replica's name is not Gilgal's: left alone, 
   const { rows } = await world.db.pool.query('select latest_revision from environments where id = $1', [
     world.environmentId,
   ])
-  const name = `gilgal-${world.projectName}-production-r${rows[0].latest_revision + 1}-0`
+  const name = `gilgal-${world.projectName}--production-r${rows[0].latest_revision + 1}-0`
   const squatter = await docker.createContainer({ name, Image: image, Labels: testLabels() })
   const driver = world.drive()
   try {

@@ -50,7 +50,7 @@ test('the last lines of the active containers, each tagged with its container an
     message: string
     at: string
   }>
-  const container = `gilgal-${world.projectName}-production-r1-0`
+  const container = `gilgal-${world.projectName}--production-r1-0`
   assert.ok(
     items.some(
       (line) => line.message === 'started' && line.stream === 'stdout' && line.container === container,

@@ -116,8 +116,8 @@ export async function createRolloutWorld(
     pollApp: () => pollApp(environmentStatus),
     async close() {
       for (const container of await runtime.listManaged({ environmentId }))
-        await runtime.removeContainer(container.id)
-      await runtime.removeNetwork(`gilgal-${world.projectName}`)
+        await runtime.removeContainer(container.id, world.projectId)
+      await runtime.removeNetwork(`gilgal-${world.projectName}`, world.projectId)
       await closeBuildWorld()
     },
   })

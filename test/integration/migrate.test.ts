@@ -141,3 +141,33 @@ test('two runners starting together apply each migration exactly once (advisory 
     await other.end()
   }
 })
+
+test('installation-wide project names: a database where two owners hold one name is refused, naming it', async () => {
+  const migrations = await loadMigrations()
+  // Apply 0001 only, then make the clash an older Gilgal allowed.
+  const first = path.join(dir, '0001_init.sql')
+  await writeFile(first, migrations[0]!.sql)
+  await migrate(db.pool, testLog, dir)
+  await db.pool.query(`
+    with a as (insert into users (email, username, password_hash) values ('a@x', 'a', 'x') returning id),
+         b as (insert into users (email, username, password_hash) values ('b@x', 'b', 'x') returning id)
+    insert into projects (owner_id, name) select id, 'shop' from a union all select id, 'shop' from b`)
+  await assert.rejects(migrate(db.pool, testLog), (error: unknown) => {
+    assert.ok(refusedWith('GILGAL_MIGRATION_REFUSED')(error))
+    assert.match(
+      (error as Error).message,
+      /0002_installation_wide_project_names\.sql refused: .*shop \(2 owners\).*delete all but one/,
+    )
+    return true
+  })
+  assert.deepEqual(await recorded(db.pool), [1], 'nothing after it applied')
+  await db.pool.query(`delete from projects where owner_id = (select id from users where username = 'b')`)
+  assert.deepEqual(
+    await migrate(db.pool, testLog),
+    migrations.slice(1).map((m) => m.version),
+  )
+  await assert.rejects(
+    db.pool.query(`insert into projects (owner_id, name) select id, 'shop' from users where username = 'b'`),
+    /projects_name_key/,
+  )
+})

@@ -123,3 +123,23 @@ test("lists show nothing of another user's", async () => {
   assert.deepEqual((await api.get('/api/projects')).json().items, [])
   assert.deepEqual((await api.get('/api/auth/api-keys')).json().items, [])
 })
+
+test('a project name another user holds is a 409 that names nobody, by POST and by apply; theirs is untouched', async () => {
+  const before = await snapshot()
+  const api = client(app, stranger)
+  const posted = await api.post('/api/projects', { name: 'secret-shop' })
+  assert.equal(posted.statusCode, 409)
+  const applied = await app.inject({
+    method: 'POST',
+    url: '/api/apply',
+    headers: { ...stranger.auth, 'content-type': 'application/yaml' },
+    payload:
+      'apiVersion: gilgal.dev/v1\nkind: Project\nmetadata: { name: secret-shop }\nspec: { displayName: Mine }\n',
+  })
+  assert.equal(applied.statusCode, 409)
+  for (const response of [posted, applied]) {
+    assert.match(response.json().detail, /project secret-shop already exists/)
+    assert.doesNotMatch(response.body, new RegExp(`${owner.username}|${owner.email}|${ids.project}`, 'i'))
+  }
+  assert.deepEqual(await snapshot(), before)
+})

@@ -187,10 +187,10 @@ describe('deployments', () => {
 })
 
 describe('names and ownership', () => {
-  test('project names are unique per owner, not globally', async () => {
+  test('project names are unique per installation: they name Docker objects and hostnames', async () => {
     await insertProject('shop')
     assert.equal(await sqlState(insertProject('shop')), '23505')
-    assert.ok(await insertProject('shop', otherOwnerId))
+    assert.equal(await sqlState(insertProject('shop', otherOwnerId)), '23505', 'another owner included')
   })
 
   test('environment names are unique per project', async () => {

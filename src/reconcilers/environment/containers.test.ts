@@ -33,7 +33,7 @@ test("a replica's container: deterministic name, labels, env with its secrets op
     index: 2,
     secretKeys: keys,
   })
-  assert.equal(spec.name, 'gilgal-shop-production-r7-2')
+  assert.equal(spec.name, 'gilgal-shop--production-r7-2')
   assert.deepEqual(spec.labels, {
     'dev.gilgal.project': 'p1',
     'dev.gilgal.environment': 'e1',

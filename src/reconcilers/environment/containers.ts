@@ -39,7 +39,8 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
   const { resources, healthCheck: check } = spec
   const port = portOf(spec, revision.status)
   return {
-    name: `${prefix}-${project.name}-${environment.name}-r${revision.revision}-${index}`,
+    // `--` between project and environment: names never hold one, so no two pairs make one name.
+    name: `${prefix}-${project.name}--${environment.name}-r${revision.revision}-${index}`,
     image: revision.status.imageId,
     labels: {
       [LABELS.project]: project.id,

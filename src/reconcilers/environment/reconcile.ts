@@ -143,7 +143,7 @@ async function execute(
         await deps.runtime.stopContainer(action.containerId, STOP_TIMEOUT_SECONDS)
         break
       case 'remove':
-        await deps.runtime.removeContainer(action.containerId)
+        await deps.runtime.removeContainer(action.containerId, state.project.id)
         break
     }
   }
@@ -220,7 +220,7 @@ async function tearDown(
   state: RolloutState,
 ): Promise<{ requeueAfterMs?: number }> {
   for (const container of await deps.runtime.listManaged({ environmentId: state.environment.id })) {
-    await deps.runtime.removeContainer(container.id)
+    await deps.runtime.removeContainer(container.id, state.project.id)
   }
   await removeDeleted(deps.pool, 'Environment', state.environment.id)
   return {}
