@@ -85,6 +85,7 @@ function deploymentController(pool: Pool, url: string, workRoot: string): Contro
       runtime: fencedRuntime(createDockerRuntime(docker), fence),
       workRoot,
       allowLocalSources: true,
+      allowLocalImages: true,
       baseImages: localBaseImages(),
       buildMemoryBytes: 1024 * 1024 * 1024,
       admission,

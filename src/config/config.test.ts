@@ -63,6 +63,16 @@ describe('parseConfig', () => {
     assert.equal(config.host, '127.0.0.1')
   })
 
+  test('local images are allowed in development and refused in production, unless set', () => {
+    assert.equal(parseConfig({}).allowLocalImages, true)
+    assert.equal(parseConfig({ NODE_ENV: 'production' }).allowLocalImages, false)
+    assert.equal(
+      parseConfig({ NODE_ENV: 'production', GILGAL_ALLOW_LOCAL_IMAGES: 'true' }).allowLocalImages,
+      true,
+    )
+    assert.equal(parseConfig({ GILGAL_ALLOW_LOCAL_IMAGES: 'false' }).allowLocalImages, false)
+  })
+
   test('TLS defaults to auto in production', () => {
     assert.equal(parseConfig({ NODE_ENV: 'production' }).tls, 'auto')
     assert.equal(parseConfig({ NODE_ENV: 'production', GILGAL_TLS: 'off' }).tls, 'off')

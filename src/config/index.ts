@@ -36,6 +36,11 @@ export interface Config {
   /** Base images of generated Dockerfiles (local ones for an engine that cannot pull). */
   readonly baseImages: { node: string; python: string; php: string; static: string }
   readonly allowLocalSources: boolean
+  /**
+   * A prebuilt image no registry gives this project may run from the engine's copy (never one Gilgal
+   * built for another project). On by default in development, off in production.
+   */
+  readonly allowLocalImages: boolean
   readonly logLevel: LevelWithSilent
   readonly corsOrigins: readonly string[]
   readonly metricsToken: string | undefined
@@ -96,6 +101,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
       static: String(values.GILGAL_BASE_IMAGE_STATIC),
     },
     allowLocalSources: values.GILGAL_ALLOW_LOCAL_SOURCES === true,
+    allowLocalImages: (values.GILGAL_ALLOW_LOCAL_IMAGES ?? !isProduction) === true,
     logLevel: values.LOG_LEVEL as LevelWithSilent,
     corsOrigins: parseList(String(values.CORS_ORIGINS)),
     metricsToken: values.GILGAL_METRICS_TOKEN as string | undefined,

@@ -46,6 +46,8 @@ export const envSchema = {
     GILGAL_REGISTRY: { type: 'string', pattern: '^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$' },
     GILGAL_INSTANCE: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$' },
     GILGAL_ALLOW_LOCAL_SOURCES: { type: 'boolean', default: false },
+    // No default: it depends on NODE_ENV (config/index.ts).
+    GILGAL_ALLOW_LOCAL_IMAGES: { type: 'boolean' },
     LOG_LEVEL: { type: 'string', enum: LOG_LEVELS, default: 'info' },
     CORS_ORIGINS: { type: 'string', default: '' },
     GILGAL_METRICS_TOKEN: { type: 'string', minLength: 16 },
@@ -72,6 +74,7 @@ export const envHints: Record<string, string> = {
   GILGAL_REGISTRY: 'a registry host with optional port and path, such as registry.local:5000/gilgal',
   GILGAL_INSTANCE: 'a DNS label naming this installation, such as staging',
   GILGAL_ALLOW_LOCAL_SOURCES: 'true or false',
+  GILGAL_ALLOW_LOCAL_IMAGES: 'true or false',
   LOG_LEVEL: LOG_LEVELS.join(', '),
   GILGAL_METRICS_TOKEN: 'a token of at least 16 characters',
 }

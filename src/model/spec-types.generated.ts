@@ -6,7 +6,7 @@ export type Source =
     }
   | {
       /**
-       * An image reference: [registry[:port]/]repository[:tag][@sha256:digest].
+       * An image reference by name: [registry[:port]/]repository[:tag][@sha256:digest], never an image id.
        */
       image: string
     }

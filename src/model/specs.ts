@@ -96,6 +96,8 @@ export interface DeploymentStatus {
   commit?: string
   imageId?: string
   imageTag?: string
+  /** The `repository@sha256:…` a prebuilt image was pulled as. */
+  imageDigest?: string
   framework?: string
   /** Public env vars (NEXT_PUBLIC_*, …) passed to the build as build args. */
   buildArgsFromEnv?: string[]

@@ -52,6 +52,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       runtime,
       workRoot: path.join(config.dataDir, 'builds'),
       allowLocalSources: config.allowLocalSources,
+      allowLocalImages: config.allowLocalImages,
       baseImages: config.baseImages,
       buildMemoryBytes: config.buildMemoryBytes,
       admission: deps.builds,

@@ -106,6 +106,10 @@ export interface ImageInfo {
   id: string
   /** The lowest TCP port the image EXPOSEs. */
   exposedPort: number | undefined
+  /** The project Gilgal built it for (its `dev.gilgal.project` label), if Gilgal built it. */
+  builtFor?: string
+  /** `repository@sha256:…` for each registry it was pulled from or pushed to. */
+  digests: string[]
 }
 
 /**
@@ -113,7 +117,7 @@ export interface ImageInfo {
  * ImagePushError (runtime/images/), so a caller can tell the user's mistake from a passing outage.
  */
 export interface ImageOperations {
-  /** The image a reference (tag or id) names on the engine, or undefined. */
+  /** The image a reference (a name, or an id Gilgal recorded itself) names on the engine, or undefined. */
   findImage(ref: string): Promise<ImageInfo | undefined>
   /** Resolves with the new image's id; every output line goes to `onLine`. */
   buildImage(build: ImageBuild, onLine: (line: ProgressLine) => void): Promise<string>

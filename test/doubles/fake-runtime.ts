@@ -35,7 +35,7 @@ export class FakeRuntime {
   /** Images on the "engine", by tag and by id. */
   readonly images = new Map<string, ImageInfo>()
   /** Images a pull can fetch, by reference. */
-  readonly registry = new Map<string, ImageInfo>()
+  readonly registry = new Map<string, Omit<ImageInfo, 'digests'>>()
   /** Set to make the next builds fail with this message. */
   buildFailure: string | undefined
   private nextId = 1
@@ -131,15 +131,22 @@ export class FakeRuntime {
         record('buildImage', [build])
         if (this.buildFailure) throw new BuildError(this.buildFailure, [this.buildFailure])
         onLine({ stream: 'stdout', message: `fake build of ${build.tag}` })
-        const image = { id: `sha256:fake-${this.nextId++}`, exposedPort: 8080 }
-        this.addImage(build.tag, image)
+        const id = `sha256:fake-${this.nextId++}`
+        this.addImage(build.tag, {
+          id,
+          exposedPort: 8080,
+          builtFor: build.labels['dev.gilgal.project'],
+          digests: [],
+        })
+        const image = { id }
         return image.id
       },
       pullImage: async (ref: string, auth: RegistryAuth | undefined) => {
         record('pullImage', [ref, auth])
         const image = this.registry.get(ref)
         if (!image) throw new ImagePullError(ref, 'not found')
-        this.addImage(ref, image)
+        const repository = ref.slice(0, ref.lastIndexOf(':'))
+        this.addImage(ref, { ...image, digests: [`${repository}@sha256:${'d'.repeat(64)}`] })
         return image.id
       },
       pushImage: async (imageId: string, remoteRef: string) => {

@@ -55,6 +55,7 @@ export async function createBuildWorld(prefix: string, runtime?: FencedRuntime):
       runtime: engine,
       workRoot: world.workRoot,
       allowLocalSources: true,
+      allowLocalImages: true,
       baseImages: localBaseImages(),
       buildMemoryBytes: 512 * 1024 * 1024,
       admission: new PQueue({ concurrency: 1 }),

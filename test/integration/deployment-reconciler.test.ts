@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -96,16 +97,48 @@ describe('a git revision', () => {
 })
 
 describe('a prebuilt image', () => {
-  test('on the engine is used as it is: no pull', async () => {
-    fake.addImage('shop:1', { id: 'sha256:local', exposedPort: 3000 })
+  test('is pulled for every revision, even when the engine has it, and its digest recorded', async () => {
+    fake.addImage('shop:1', { id: 'sha256:stale', exposedPort: 3000, digests: [] })
+    fake.registry.set('shop:1', { id: 'sha256:fresh', exposedPort: 3000 })
     fake.calls.length = 0
     const id = await world.revision({ image: 'shop:1' })
     await reconcile(id)
-    assert.deepEqual(methods(), ['removeDanglingImages'])
-    assert.deepEqual(
-      [(await world.statusOf(id)).imageId, (await world.statusOf(id)).exposedPort],
-      ['sha256:local', 3000],
-    )
+    assert.deepEqual(methods(), ['removeDanglingImages', 'pullImage'])
+    const status = await world.statusOf(id)
+    assert.deepEqual([status.imageId, status.exposedPort], ['sha256:fresh', 3000])
+    assert.equal(status.imageDigest, `shop@sha256:${'d'.repeat(64)}`)
+  })
+
+  test('named without a tag is pulled as :latest, never looked up as a word the engine could take for an id', async () => {
+    fake.registry.set('abcd:latest', { id: 'sha256:named', exposedPort: undefined })
+    fake.calls.length = 0
+    await reconcile(await world.revision({ image: 'abcd' }))
+    assert.deepEqual(fake.mutations()[1]!.args[0], 'abcd:latest')
+  })
+
+  test('that no registry gives runs from the engine only when local images are allowed, and never another project’s build', async () => {
+    fake.addImage('local-only:1', { id: 'sha256:mine', exposedPort: 8080, digests: [] })
+    fake.addImage('gilgal/theirs:abc', {
+      id: 'sha256:theirs',
+      exposedPort: 8080,
+      builtFor: randomUUID(),
+      digests: [],
+    })
+    const allowed = await world.revision({ image: 'local-only:1' })
+    await reconcile(allowed)
+    assert.equal((await world.statusOf(allowed)).imageId, 'sha256:mine')
+    const refused = await world.revision({ image: 'local-only:1' })
+    await reconcile(refused, { allowLocalImages: false })
+    const theirs = await world.revision({ image: 'gilgal/theirs:abc' })
+    await reconcile(theirs)
+    for (const [id, why] of [
+      [refused, /could not pull local-only:1: not found/],
+      [theirs, /the engine's copy was built for another project/],
+    ] as const) {
+      const status = await world.statusOf(id)
+      assert.deepEqual([status.phase, status.reason, status.imageId], ['Failed', 'ImageNotFound', undefined])
+      assert.match(String(status.message), why)
+    }
   })
 
   test('absent is pulled with the project credentials; one nobody has is ImageNotFound', async () => {

@@ -3,7 +3,8 @@ import { specDefaults } from '../../manifests/schemas.js'
 import type { Build, DeploymentStatus, ResolvedSource } from '../../model/specs.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { FencedRuntime } from '../../runtime/fence.js'
-import { registryHost } from '../../runtime/images/references.js'
+import { registryHost, repositoryOf, withTag } from '../../runtime/images/references.js'
+import { ImagePullError } from '../../runtime/images/transfer.js'
 import { buildArgsFor, imageTag } from '../../source/build-inputs.js'
 import { directoryTree } from '../../source/checkout.js'
 import { detectFramework } from '../../source/detect.js'
@@ -30,6 +31,8 @@ export interface ImageSourceDeps {
   /** Build workspaces go here (under the data dir); each is deleted when its build ends. */
   workRoot: string
   allowLocalSources: boolean
+  /** GILGAL_ALLOW_LOCAL_IMAGES: a prebuilt image no registry gives may run from the engine's copy. */
+  allowLocalImages: boolean
   baseImages: BaseImages
   buildMemoryBytes: number
   /** GILGAL_REGISTRY: built images are pushed there. */
@@ -41,7 +44,14 @@ export interface ImageSourceDeps {
 /** The image a revision runs, as the status fields the deployment reconciler records. */
 export type ProducedImage = { imageId: string; imageTag: string } & Pick<
   DeploymentStatus,
-  'commit' | 'framework' | 'buildArgsFromEnv' | 'reused' | 'pulled' | 'registryImage' | 'registryDigest'
+  | 'commit'
+  | 'framework'
+  | 'buildArgsFromEnv'
+  | 'reused'
+  | 'pulled'
+  | 'imageDigest'
+  | 'registryImage'
+  | 'registryDigest'
 >
 
 /**
@@ -62,7 +72,12 @@ export async function produceImage(
   return { ...built, ...(await pushToRegistry(deps, state, built, log)) }
 }
 
-/** A prebuilt image is used as is: the engine's copy if it has one, otherwise pulled. */
+/**
+ * A prebuilt image is pulled for every new revision, with the project's credentials, as Kubernetes'
+ * AlwaysPullImages does: an image somebody else pulled or built gives no project anything. The
+ * revision records the id and digest it got, and the rollout runs exactly that id. A rollback runs
+ * the image that ran before, while the engine has it.
+ */
 async function usePrebuilt(
   deps: ImageSourceDeps,
   state: BuildState,
@@ -74,15 +89,35 @@ async function usePrebuilt(
     log.write('system', `using ${image} as it ran before (${pinned.slice(0, 19)})`)
     return { imageId: pinned, imageTag: image, pulled: false }
   }
-  const local = await deps.runtime.findImage(image)
-  if (local) {
-    log.write('system', `using ${image} from the engine`)
-    return { imageId: local.id, imageTag: image, pulled: false }
+  const ref = withTag(image) // never a bare word the engine could take for an image id's prefix
+  const auth = registryAuth(state.registries, deps.secretKeys, registryHost(ref))
+  log.write('system', `pulling ${ref}${auth ? ` as ${auth.username}` : ''}`)
+  try {
+    const imageId = await deps.runtime.pullImage(ref, auth, (line) => log.write(line.stream, line.message))
+    const digest = (await deps.runtime.findImage(imageId))?.digests.find((d) =>
+      d.startsWith(`${repositoryOf(ref)}@`),
+    )
+    return { imageId, imageTag: image, pulled: true, ...(digest ? { imageDigest: digest } : {}) }
+  } catch (error) {
+    if (!(error instanceof ImagePullError) || !deps.allowLocalImages) throw error
+    return useLocalImage(deps, state, ref, error, log)
   }
-  const auth = registryAuth(state.registries, deps.secretKeys, registryHost(image))
-  log.write('system', `pulling ${image}${auth ? ` as ${auth.username}` : ''}`)
-  const imageId = await deps.runtime.pullImage(image, auth, (line) => log.write(line.stream, line.message))
-  return { imageId, imageTag: image, pulled: true }
+}
+
+/** No registry gives the image: the engine's copy, when the operator allows it and it is not another project's build. */
+async function useLocalImage(
+  deps: ImageSourceDeps,
+  state: BuildState,
+  ref: string,
+  pullError: ImagePullError,
+  log: DeploymentLogWriter,
+): Promise<ProducedImage> {
+  const local = await deps.runtime.findImage(ref)
+  if (!local) throw pullError
+  if (local.builtFor !== undefined && local.builtFor !== state.projectId)
+    throw new ImagePullError(ref, "no registry gives it, and the engine's copy was built for another project")
+  log.write('system', `no registry gives ${ref}: using the engine's copy (GILGAL_ALLOW_LOCAL_IMAGES)`)
+  return { imageId: local.id, imageTag: ref, pulled: false }
 }
 
 async function buildFromGit(

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode'
 import { docker } from '../errors.js'
-import type { Ownership } from '../labels.js'
+import { LABELS, type Ownership } from '../labels.js'
 import type { ImageOperations } from '../runtime.js'
 import { buildImage } from './build.js'
 import { pullImage, pushImage } from './transfer.js'
@@ -18,7 +18,12 @@ export function createImageOperations(engine: Docker, owner: Ownership): ImageOp
       docker(`inspect image ${ref}`, async () => {
         try {
           const info = await engine.getImage(ref).inspect()
-          return { id: info.Id, exposedPort: lowestExposedPort(info.Config.ExposedPorts) }
+          return {
+            id: info.Id,
+            exposedPort: lowestExposedPort(info.Config.ExposedPorts),
+            builtFor: info.Config.Labels?.[LABELS.project],
+            digests: info.RepoDigests ?? [],
+          }
         } catch (error) {
           if (statusOf(error) === 404) return undefined
           throw error

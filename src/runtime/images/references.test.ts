@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { registryHost, splitReference } from './references.js'
+import { registryHost, repositoryOf, splitReference, withTag } from './references.js'
 
 test('the registry an image reference names: Docker Hub unless the first part is a host', () => {
   assert.equal(registryHost('nginx:1.27'), 'docker.io')
@@ -19,4 +19,12 @@ test('a port is not a tag', () => {
     repository: 'host:5000/gilgal/shop',
     tag: 'latest',
   })
+})
+
+test('a reference gets an explicit tag, so the engine never takes it for an id prefix', () => {
+  assert.equal(withTag('abcd'), 'abcd:latest')
+  assert.equal(withTag('shop:1.2'), 'shop:1.2')
+  assert.equal(withTag('host:5000/shop'), 'host:5000/shop:latest')
+  assert.equal(withTag('host:5000/shop@sha256:' + 'a'.repeat(64)), 'host:5000/shop@sha256:' + 'a'.repeat(64))
+  assert.equal(repositoryOf('host:5000/a/b:tag@sha256:' + 'b'.repeat(64)), 'host:5000/a/b')
 })

@@ -1,0 +1,77 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import PQueue from 'p-queue'
+import { parseConfig, type Config } from '../../src/config/index.js'
+import { ControllerManager } from '../../src/controller/manager.js'
+import { createMetrics } from '../../src/metrics/registry.js'
+import { createReconcilers } from '../../src/reconcilers/index.js'
+import { createDockerClient } from '../../src/runtime/docker.js'
+import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
+import { ownership } from '../../src/runtime/labels.js'
+import type { Runtime } from '../../src/runtime/runtime.js'
+import { testSecrets } from './app.js'
+import { LOCAL_BASE } from './base-images.js'
+import { testEnv, testLog, type TestDatabase } from './db.js'
+import { docker } from './docker.js'
+
+/** A whole controller (lease, LISTEN, the real reconcilers) on a test database and the real engine. */
+export interface TestController {
+  manager: ControllerManager
+  config: Config
+  runtime: Runtime
+  /** Stops it and removes every Docker object of its installation. */
+  stop(): Promise<void>
+}
+
+/**
+ * Its Docker objects carry an installation label of their own (`GILGAL_INSTANCE`), so it sees, and
+ * collects, nothing of other tests; local sources and local images are allowed, as on a laptop.
+ */
+export async function startTestController(db: TestDatabase, name: string): Promise<TestController> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `gilgal-${name}-`))
+  const instance = `t-${testEnv().runId}-${name}`
+  const config = parseConfig({
+    GILGAL_DATA_DIR: dataDir,
+    GILGAL_INSTANCE: instance,
+    GILGAL_ALLOW_LOCAL_SOURCES: 'true',
+    GILGAL_BASE_IMAGE_NODE: LOCAL_BASE.node,
+    GILGAL_BASE_IMAGE_STATIC: LOCAL_BASE.static,
+  })
+  const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST), ownership(instance))
+  const builds = new PQueue({ concurrency: 1 })
+  const metrics = createMetrics()
+  const manager = new ControllerManager({
+    pool: db.pool,
+    databaseUrl: db.url,
+    log: testLog,
+    metrics,
+    resyncSeconds: 3600,
+    runtime,
+    lease: { ttlMs: 3000, renewMs: 500 },
+    onFatal: (error) => {
+      throw error
+    },
+    buildReconcilers: (fence) =>
+      createReconcilers(
+        { pool: db.pool, runtime, config, secrets: testSecrets, builds, log: testLog, metrics },
+        fence,
+      ),
+  })
+  await manager.start()
+  return {
+    manager,
+    config,
+    runtime,
+    async stop() {
+      await manager.stop(5000)
+      const filters = { label: [`dev.gilgal.instance=${instance}`] }
+      for (const c of await docker.listContainers({ all: true, filters }))
+        await docker.getContainer(c.Id).remove({ force: true })
+      for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
+      for (const i of await docker.listImages({ filters }))
+        await docker.getImage(i.Id).remove({ force: true })
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
