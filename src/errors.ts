@@ -63,6 +63,16 @@ export class ForbiddenError extends GilgalError {
   }
 }
 
+/** Too many requests of one kind from one caller: answered 429 with `Retry-After`. */
+export class RateLimitedError extends GilgalError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('GILGAL_RATE_LIMITED', 429, 'Too many requests', message)
+  }
+}
+
 /** Refused configuration: the process prints the message as one line and exits. */
 export class ConfigError extends GilgalError {
   constructor(message: string) {

@@ -57,6 +57,7 @@ export async function startServer(
             passwords,
             corsOrigins: config.corsOrigins,
             allowLocalSources: config.allowLocalSources,
+            limits: config.limits,
             runtime,
           })
     if (config.role !== 'api') {
@@ -116,7 +117,7 @@ export async function runSeed(config: Config, log: Logger): Promise<string[]> {
   const database = await openDatabase(config, log)
   try {
     await migrate(database.pool, log)
-    return await seed(database.pool, secrets)
+    return await seed(database.pool, secrets, config.limits)
   } finally {
     await database.close()
   }

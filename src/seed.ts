@@ -5,7 +5,8 @@ import { deploy } from './desired-state/deployments.js'
 import { createEnvironment } from './desired-state/environments.js'
 import { createProject } from './desired-state/projects.js'
 import { flushEvents, type WriteContext } from './desired-state/write-context.js'
-import { validateEnvironmentSpec, validateProjectSpec } from './manifests/validate.js'
+import { validateEnvironmentSpec, validateProjectSpec, writePolicyOf } from './manifests/validate.js'
+import type { Limits } from './model/limits.js'
 import { insertApiKey } from './store/api-keys.js'
 import type { Pool } from './store/pool.js'
 import { withTransaction } from './store/tx.js'
@@ -50,7 +51,7 @@ const USERS: SeedUser[] = [
  * `gilgal seed` (npm run db:seed): two users, each with a project, an environment with three revisions
  * and a read-only API key, through the same code paths as the API. Users that exist are left alone.
  */
-export async function seed(pool: Pool, secrets: Secrets): Promise<string[]> {
+export async function seed(pool: Pool, secrets: Secrets, limits: Limits): Promise<string[]> {
   const passwords = createPasswordHasher()
   const lines: string[] = []
   try {
@@ -60,7 +61,9 @@ export async function seed(pool: Pool, secrets: Secrets): Promise<string[]> {
         continue
       }
       const passwordHash = await passwords.hash(user.password)
-      const key = await withTransaction(pool, (client) => seedUser(client, user, passwordHash, secrets))
+      const key = await withTransaction(pool, (client) =>
+        seedUser(client, user, passwordHash, secrets, limits),
+      )
       lines.push(`${user.email} / ${user.password}: project ${user.project.name}, read-only API key ${key}`)
     }
   } finally {
@@ -74,6 +77,7 @@ async function seedUser(
   user: SeedUser,
   passwordHash: string,
   secrets: Secrets,
+  limits: Limits,
 ): Promise<string> {
   const created = await insertUser(client, { email: user.email, username: user.username, passwordHash })
   const ctx: WriteContext = {
@@ -84,7 +88,7 @@ async function seedUser(
     secretKeys: secrets.secretKeys,
     events: [],
   }
-  const policy = { allowLocalSources: false }
+  const policy = writePolicyOf(false, limits)
   const { name, displayName, repository, framework } = user.project
   const projectSpec = { displayName, framework, repository: { url: repository, ref: 'main' } }
   const { project } = await createProject(ctx, { name, spec: validateProjectSpec(projectSpec, policy) })

@@ -6,8 +6,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { PasswordHasher } from '../auth/passwords.js'
 import type { Secrets } from '../config/secrets.js'
 import type { Logger } from '../log.js'
+import type { Limits } from '../model/limits.js'
 import { createMetrics, type Metrics } from '../metrics/registry.js'
 import { createManifestReader } from '../manifests/reader.js'
+import { writePolicyOf } from '../manifests/validate.js'
 import { schemaDocuments } from '../manifests/schemas.js'
 import type { Pool } from '../store/pool.js'
 import type { RuntimeReads } from '../runtime/runtime.js'
@@ -35,6 +37,8 @@ export interface AppDeps {
   corsOrigins?: readonly string[]
   /** GILGAL_ALLOW_LOCAL_SOURCES: accept file:// and local-path git sources. */
   allowLocalSources?: boolean
+  /** GILGAL_MAX_*: bounds of one container, quotas and the pace of writes of one user. */
+  limits: Limits
   metrics?: Metrics
   metricsToken?: string
   /** Read-only use: runtime logs of environments. Absent in a process without an engine. */
@@ -72,7 +76,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimit, { global: false })
   for (const document of schemaDocuments) app.addSchema(structuredClone(document))
   await registerOpenApi(app, deps.version)
-  await registerAuth(app, { pool: deps.pool, jwtSecret: deps.secrets.jwtSecret })
+  await registerAuth(app, {
+    pool: deps.pool,
+    jwtSecret: deps.secrets.jwtSecret,
+    writesPerMinute: deps.limits.writesPerMinute,
+  })
 
   await app.register(healthRoutes, { pool: deps.pool, version: deps.version })
   const rateLimitAuth = deps.authRateLimit ?? DEFAULT_AUTH_RATE_LIMIT
@@ -86,7 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const resources = {
     pool: deps.pool,
     secretKeys: deps.secrets.secretKeys,
-    sourcePolicy: { allowLocalSources: deps.allowLocalSources ?? false },
+    writePolicy: writePolicyOf(deps.allowLocalSources ?? false, deps.limits),
+    quotas: deps.limits.quotas,
   }
   await app.register(projectRoutes, { prefix: '/api/projects', ...resources })
   await app.register(environmentRoutes, { prefix: '/api', ...resources })

@@ -1,20 +1,28 @@
 import type { FastifyRequest } from 'fastify'
 import type { SecretKey } from '../config/secrets.js'
+import { assertWithinQuotas } from '../desired-state/quotas.js'
 import { flushEvents, type WriteContext } from '../desired-state/write-context.js'
 import { UnauthorizedError } from '../errors.js'
-import type { SourcePolicy } from '../manifests/validate.js'
+import type { WritePolicy } from '../manifests/validate.js'
+import type { Quotas } from '../model/limits.js'
 import type { Pool } from '../store/pool.js'
+import { readUsage } from '../store/spec-tables.js'
 import { withTransaction } from '../store/tx.js'
 import { findUserById } from '../store/users.js'
 
-/** What the resource routes need: the database, the keys that seal secrets, which sources are allowed. */
+/** What the resource routes need: the database, the keys that seal secrets, what specs may ask, the quotas. */
 export interface ResourceDeps {
   pool: Pool
   secretKeys: readonly SecretKey[]
-  sourcePolicy: SourcePolicy
+  writePolicy: WritePolicy
+  quotas: Quotas
 }
 
-/** Runs `work` in one transaction as the calling user: every write path goes through here. */
+/**
+ * Runs `work` in one transaction as the calling user: every write path goes through here. The user's
+ * row is locked first, so one user's writes run one at a time and a quota cannot be raced past; what
+ * their projects hold is measured before and after the work.
+ */
 export async function runWrite<T>(
   deps: ResourceDeps,
   request: FastifyRequest,
@@ -25,8 +33,9 @@ export async function runWrite<T>(
   return withTransaction(
     deps.pool,
     async (client) => {
-      const user = await findUserById(client, request.principal.userId)
+      const user = await findUserById(client, request.principal.userId, true)
       if (!user) throw new UnauthorizedError('this account no longer exists')
+      const before = await readUsage(client, user.id)
       const actor = request.principal.apiKeyId ? `${user.username} (API key)` : user.username
       const ctx: WriteContext = {
         client,
@@ -37,6 +46,7 @@ export async function runWrite<T>(
         events: [],
       }
       const result = await work(ctx)
+      assertWithinQuotas(before, await readUsage(client, user.id), deps.quotas)
       await flushEvents(ctx)
       return result
     },

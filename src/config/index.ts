@@ -2,6 +2,7 @@ import path from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import type { LevelWithSilent } from 'pino'
 import { ConfigError } from '../errors.js'
+import type { Limits } from '../model/limits.js'
 import { envHints, envSchema } from './schema.js'
 
 export type Role = 'api' | 'controller' | 'all'
@@ -41,6 +42,7 @@ export interface Config {
    * built for another project). On by default in development, off in production.
    */
   readonly allowLocalImages: boolean
+  readonly limits: Limits
   readonly logLevel: LevelWithSilent
   readonly corsOrigins: readonly string[]
   readonly metricsToken: string | undefined
@@ -102,6 +104,17 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     },
     allowLocalSources: values.GILGAL_ALLOW_LOCAL_SOURCES === true,
     allowLocalImages: (values.GILGAL_ALLOW_LOCAL_IMAGES ?? !isProduction) === true,
+    limits: {
+      memoryBytes: parseSize(String(values.GILGAL_MAX_MEMORY)),
+      cpus: Number(values.GILGAL_MAX_CPUS),
+      quotas: {
+        projects: Number(values.GILGAL_MAX_PROJECTS),
+        environments: Number(values.GILGAL_MAX_ENVIRONMENTS),
+        replicas: Number(values.GILGAL_MAX_REPLICAS),
+        builds: Number(values.GILGAL_MAX_BUILDS),
+      },
+      writesPerMinute: Number(values.GILGAL_MAX_WRITES_PER_MINUTE),
+    },
     logLevel: values.LOG_LEVEL as LevelWithSilent,
     corsOrigins: parseList(String(values.CORS_ORIGINS)),
     metricsToken: values.GILGAL_METRICS_TOKEN as string | undefined,

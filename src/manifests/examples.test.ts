@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { test } from 'node:test'
-import { validateManifests } from './validate.js'
+import { parseConfig } from '../config/index.js'
+import { validateManifests, writePolicyOf } from './validate.js'
 import { parseManifests } from './parse.js'
 
 const dir = new URL('../../manifests/examples/', import.meta.url)
@@ -10,9 +11,10 @@ test('every example manifest is valid', async () => {
   const files = (await readdir(dir)).filter((file) => file.endsWith('.yaml'))
   assert.ok(files.length >= 5, files.join(', '))
   for (const file of files) {
-    const manifests = validateManifests(parseManifests(await readFile(new URL(file, dir), 'utf8')), {
-      allowLocalSources: false,
-    })
+    const manifests = validateManifests(
+      parseManifests(await readFile(new URL(file, dir), 'utf8')),
+      writePolicyOf(false, parseConfig({}).limits),
+    )
     assert.ok(manifests.length >= 2, file)
   }
 })

@@ -2,12 +2,12 @@
 // which on the event loop would stall every other request.
 import { GilgalError, ValidationError, type FieldError } from '../errors.js'
 import { readManifests, type ManifestFormat } from './read.js'
-import type { Manifest, SourcePolicy } from './validate.js'
+import type { Manifest, WritePolicy } from './validate.js'
 
 export interface ReadTask {
   text: string
   format: ManifestFormat
-  policy: SourcePolicy
+  policy: WritePolicy
 }
 
 /** A refusal travels as data: errors lose their class crossing threads. */

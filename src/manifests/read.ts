@@ -1,7 +1,7 @@
 import secureJson from 'secure-json-parse'
 import { GilgalError } from '../errors.js'
 import { parseManifests } from './parse.js'
-import { validateManifests, type Manifest, type SourcePolicy } from './validate.js'
+import { validateManifests, type Manifest, type WritePolicy } from './validate.js'
 
 export type ManifestFormat = 'yaml' | 'json'
 
@@ -10,7 +10,7 @@ export type ManifestFormat = 'yaml' | 'json'
  * validated, every document before any is used. Pure and synchronous: the API runs it on a worker
  * thread (reader.ts), tests and the command line call it directly.
  */
-export function readManifests(text: string, format: ManifestFormat, policy: SourcePolicy): Manifest[] {
+export function readManifests(text: string, format: ManifestFormat, policy: WritePolicy): Manifest[] {
   return validateManifests(parseManifests(format === 'yaml' ? text : parseJson(text)), policy)
 }
 

@@ -4,11 +4,11 @@ import { Piscina } from 'piscina'
 import { GilgalError, ValidationError } from '../errors.js'
 import type { ManifestFormat } from './read.js'
 import type { ReadResult, ReadTask } from './read-worker.js'
-import type { Manifest, SourcePolicy } from './validate.js'
+import type { Manifest, WritePolicy } from './validate.js'
 
 /** Reads request bodies into validated manifests off the event loop. */
 export interface ManifestReader {
-  read(text: string, format: ManifestFormat, policy: SourcePolicy): Promise<Manifest[]>
+  read(text: string, format: ManifestFormat, policy: WritePolicy): Promise<Manifest[]>
   close(): Promise<void>
 }
 

@@ -1,12 +1,27 @@
 import { ValidationError, type FieldError } from '../errors.js'
 import { isKind, KINDS, type Kind } from '../model/kinds.js'
-import type { EnvironmentManifestSpec, Manifests, ProjectSpec, Source } from '../model/specs.js'
+import { MIN_CPUS, MIN_MEMORY_BYTES, type Limits } from '../model/limits.js'
+import type { EnvironmentManifestSpec, Manifests, ProjectSpec, Resources, Source } from '../model/specs.js'
+import { formatMemory, parseMemory } from '../model/units.js'
 import { validateManifest, validateSpec } from './schemas.js'
 import { assertPlainData } from './shape.js'
 
-/** Which git sources this server accepts (GILGAL_ALLOW_LOCAL_SOURCES). */
-export interface SourcePolicy {
+/** What this server accepts in a spec: local git sources or not, and the bounds of one container. */
+export interface WritePolicy {
+  /** GILGAL_ALLOW_LOCAL_SOURCES */
   allowLocalSources: boolean
+  /** GILGAL_MAX_MEMORY, in bytes */
+  maxMemoryBytes: number
+  /** GILGAL_MAX_CPUS */
+  maxCpus: number
+}
+
+/** The policy of a server that allows local sources or not, under the operator's limits. */
+export function writePolicyOf(
+  allowLocalSources: boolean,
+  limits: Pick<Limits, 'memoryBytes' | 'cpus'>,
+): WritePolicy {
+  return { allowLocalSources, maxMemoryBytes: limits.memoryBytes, maxCpus: limits.cpus }
 }
 
 /** A validated document of a request, with its position in it. */
@@ -38,7 +53,7 @@ const HEALTH_CHECK_TYPES = ['http', 'tcp', 'exec', 'none'] as const
  * Validates every document of a request before anything is written, and reports every problem at
  * once, each path prefixed with `/documents/<index>`. Documents come back typed, defaults filled in.
  */
-export function validateManifests(documents: unknown[], policy: SourcePolicy): Manifest[] {
+export function validateManifests(documents: unknown[], policy: WritePolicy): Manifest[] {
   const errors: FieldError[] = []
   const problems: string[] = []
   const manifests: Manifest[] = []
@@ -60,7 +75,7 @@ export function validateManifests(documents: unknown[], policy: SourcePolicy): M
   return manifests
 }
 
-function validateOne(document: unknown, index: number, policy: SourcePolicy): Manifest {
+function validateOne(document: unknown, index: number, policy: WritePolicy): Manifest {
   const where = `/documents/${index}`
   assertPlainData(document, where)
   const fields = isObject(document) ? document : {}
@@ -83,7 +98,7 @@ function validateOne(document: unknown, index: number, policy: SourcePolicy): Ma
 }
 
 /** An Environment spec of a REST write: validated, defaults filled in. */
-export function validateEnvironmentSpec(input: unknown, policy: SourcePolicy): EnvironmentManifestSpec {
+export function validateEnvironmentSpec(input: unknown, policy: WritePolicy): EnvironmentManifestSpec {
   assertPlainData(input, '/spec')
   assertNoIsolationEscape(input, '/spec')
   const spec = validateSpec('Environment', structuredClone(input ?? {}))
@@ -94,7 +109,7 @@ export function validateEnvironmentSpec(input: unknown, policy: SourcePolicy): E
 }
 
 /** A Project spec of a REST write: validated, defaults filled in. */
-export function validateProjectSpec(input: unknown, policy: SourcePolicy): ProjectSpec {
+export function validateProjectSpec(input: unknown, policy: WritePolicy): ProjectSpec {
   assertPlainData(input, '/spec')
   const spec = validateSpec('Project', structuredClone(input ?? {}))
   const errors: FieldError[] = []
@@ -104,7 +119,7 @@ export function validateProjectSpec(input: unknown, policy: SourcePolicy): Proje
 }
 
 /** The source a deploy request names instead of the environment's (already schema-checked). */
-export function validateDeploySource(source: Source | undefined, policy: SourcePolicy): void {
+export function validateDeploySource(source: Source | undefined, policy: WritePolicy): void {
   assertPlainData(source, '/source')
   const errors: FieldError[] = []
   checkSource(source, policy, errors, '/source')
@@ -113,7 +128,7 @@ export function validateDeploySource(source: Source | undefined, policy: SourceP
 
 function checkEnvironmentSpec(
   spec: EnvironmentManifestSpec,
-  policy: SourcePolicy,
+  policy: WritePolicy,
   errors: FieldError[],
   path: string,
 ): void {
@@ -121,15 +136,31 @@ function checkEnvironmentSpec(
     errors.push({ path: `${path}/healthCheck`, message: 'must name at most one of http, tcp, exec, none' })
   }
   checkSource(spec.source, policy, errors, `${path}/source`)
+  checkResources(spec.resources, policy, errors, `${path}/resources`)
 }
 
-function checkProjectSpec(spec: ProjectSpec, policy: SourcePolicy, errors: FieldError[], path: string): void {
+/** Every container has a memory and a CPU limit within the operator's bounds: 0 is not "no limit". */
+function checkResources(resources: Resources, policy: WritePolicy, errors: FieldError[], path: string): void {
+  const memory = parseMemory(resources.memory)
+  if (memory < MIN_MEMORY_BYTES || memory > policy.maxMemoryBytes) {
+    const range = `${formatMemory(MIN_MEMORY_BYTES)} and ${formatMemory(policy.maxMemoryBytes)}`
+    errors.push({ path: `${path}/memory`, message: `must be between ${range} (GILGAL_MAX_MEMORY)` })
+  }
+  if (resources.cpus < MIN_CPUS || resources.cpus > policy.maxCpus) {
+    errors.push({
+      path: `${path}/cpus`,
+      message: `must be between ${MIN_CPUS} and ${policy.maxCpus} (GILGAL_MAX_CPUS)`,
+    })
+  }
+}
+
+function checkProjectSpec(spec: ProjectSpec, policy: WritePolicy, errors: FieldError[], path: string): void {
   checkLocalSource(spec.repository?.url, policy, errors, `${path}/repository/url`)
 }
 
 function checkSource(
   source: Source | undefined,
-  policy: SourcePolicy,
+  policy: WritePolicy,
   errors: FieldError[],
   path: string,
 ): void {
@@ -139,7 +170,7 @@ function checkSource(
 /** Refuses a local git source (file:// or a path) unless the server allows them. */
 function checkLocalSource(
   url: string | undefined,
-  policy: SourcePolicy,
+  policy: WritePolicy,
   errors: FieldError[],
   path: string,
 ): void {

@@ -1,7 +1,7 @@
 import { escapeLiteral } from 'pg'
 import type { Kind } from '../model/kinds.js'
-import { FINISHED_PHASES, RETIRED_PHASES } from '../model/phases.js'
-import { prepared, type Pool } from './pool.js'
+import { BUILDING_PHASES, FINISHED_PHASES, RETIRED_PHASES } from '../model/phases.js'
+import { prepared, type Pool, type PoolClient } from './pool.js'
 
 /**
  * The three spec tables (projects, environments, deployments) as the controller sees them all:
@@ -109,4 +109,40 @@ export async function countByPhase<Phase extends string>(
   const counts = new Map(phases.map((phase) => [phase, 0]))
   for (const row of rows) counts.set(row.phase, Number(row.count))
   return counts
+}
+
+/** What one owner's projects hold at once, measured against their quotas (model/limits.ts). */
+export interface Usage {
+  projects: number
+  environments: number
+  replicas: number
+  builds: number
+}
+
+/** One statement; objects being deleted still count until they are gone. */
+export async function readUsage(db: Pool | PoolClient, ownerId: string): Promise<Usage> {
+  const { rows } = await db.query<{
+    projects: string
+    environments: string
+    replicas: string
+    builds: string
+  }>(
+    prepared(
+      `select (select count(*) from projects where owner_id = $1) as projects,
+              (select count(*) from environments e join projects p on p.id = e.project_id where p.owner_id = $1)
+                as environments,
+              (select coalesce(sum(coalesce((e.spec->>'replicas')::int, 1)), 0)
+                 from environments e join projects p on p.id = e.project_id where p.owner_id = $1) as replicas,
+              (select count(*) from deployments d join projects p on p.id = d.project_id
+                where p.owner_id = $1 and coalesce(d.phase, 'Queued') = any($2)) as builds`,
+      [ownerId, BUILDING_PHASES],
+    ),
+  )
+  const row = rows[0]!
+  return {
+    projects: Number(row.projects),
+    environments: Number(row.environments),
+    replicas: Number(row.replicas),
+    builds: Number(row.builds),
+  }
 }

@@ -60,8 +60,16 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserWithPa
   return rows[0] && toUser(rows[0])
 }
 
-export async function findUserById(db: Db, id: string): Promise<UserWithPassword | undefined> {
-  const { rows } = await db.query<UserRow>(prepared(`select ${columns} from users where id = $1`, [id]))
+/** `forUpdate` locks the row for the rest of the transaction: a user's writes then run one at a time. */
+export async function findUserById(
+  db: Db,
+  id: string,
+  forUpdate = false,
+): Promise<UserWithPassword | undefined> {
+  const lock = forUpdate ? 'for update' : ''
+  const { rows } = await db.query<UserRow>(
+    prepared(`select ${columns} from users where id = $1 ${lock}`, [id]),
+  )
   return rows[0] && toUser(rows[0])
 }
 

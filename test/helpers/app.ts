@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../../src/api/app.js'
 import { createPasswordHasher, type PasswordHasher } from '../../src/auth/passwords.js'
+import { parseConfig } from '../../src/config/index.js'
 import { parseSecretKeys } from '../../src/config/secrets.js'
+import type { Limits } from '../../src/model/limits.js'
 import type { Pool } from '../../src/store/pool.js'
 import { testLog } from './db.js'
 
@@ -9,6 +11,13 @@ export const testSecrets = Object.freeze({
   jwtSecret: 'test-secret-that-is-long-enough-for-hs256-0123456789',
   secretKeys: parseSecretKeys(`test:${Buffer.alloc(32, 3).toString('base64')}`),
 })
+
+/** The product's limits, with quotas and the pace of writes out of the way of tests that are not about them. */
+export const testLimits: Limits = {
+  ...parseConfig({}).limits,
+  quotas: { projects: 1000, environments: 1000, replicas: 1000, builds: 1000 },
+  writesPerMinute: 100_000,
+}
 
 export const testVersion = { version: '0.0.0-test', commit: null, node: process.version }
 
@@ -27,6 +36,7 @@ export async function buildTestApp(pool: Pool, overrides: Partial<AppDeps> = {})
     secrets: testSecrets,
     passwords: testPasswords(),
     authRateLimit: { max: 10_000, timeWindow: 60_000 },
+    limits: testLimits,
     ...overrides,
   })
   app.addHook('onClose', async () => {

@@ -140,6 +140,9 @@ describe('access tokens', () => {
       expired: `Bearer ${signJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: now - 1000, exp: now - 10 })}`,
       'wrong audience': `Bearer ${signJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: 'another-api' })}`,
       'wrong issuer': `Bearer ${signJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: 'someone-else' })}`,
+      'no issuer': `Bearer ${signJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: undefined })}`,
+      'no audience': `Bearer ${signJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: undefined })}`,
+      'a subject that is no user id': `Bearer ${signJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, sub: 'admin' })}`,
     }
     for (const [name, authorization] of Object.entries(cases)) {
       const response = await me(authorization)

@@ -1,7 +1,8 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import { API_KEY_PREFIX, hashToken } from '../../auth/tokens.js'
-import { ForbiddenError, UnauthorizedError } from '../../errors.js'
+import { ForbiddenError, RateLimitedError, UnauthorizedError } from '../../errors.js'
+import { isUuid } from '../../model/ids.js'
 import { useApiKey, type ApiKeyScope } from '../../store/api-keys.js'
 import type { Pool } from '../../store/pool.js'
 
@@ -35,13 +36,14 @@ declare module '@fastify/jwt' {
 }
 
 /**
- * Registers @fastify/jwt (HS256 pinned both ways; issuer and audience checked, so a token minted for
- * another service or with `alg: none` is refused) and the `requireAuth` hook, which accepts either an
- * access token or an API key (`Authorization: Bearer gil_…`).
+ * Registers @fastify/jwt (HS256 pinned both ways; issuer and audience required and checked, so a
+ * token minted for another service or with `alg: none` is refused) and the `requireAuth` hook, which
+ * accepts either an access token or an API key (`Authorization: Bearer gil_…`). Writes are limited
+ * per user (`writesPerMinute`): one user cannot flood the database, the queue or the builders.
  */
 export async function registerAuth(
   app: FastifyInstance,
-  deps: { pool: Pool; jwtSecret: string },
+  deps: { pool: Pool; jwtSecret: string; writesPerMinute: number },
 ): Promise<void> {
   await app.register(fastifyJwt, {
     secret: deps.jwtSecret,
@@ -50,16 +52,18 @@ export async function registerAuth(
       algorithms: ['HS256'],
       allowedIss: ISSUER,
       allowedAud: AUDIENCE,
-      requiredClaims: ['sub', 'exp'],
+      requiredClaims: ['sub', 'exp', 'iss', 'aud'],
     },
   })
   app.decorateRequest('principal', undefined as unknown as Principal)
+  const writes = perUserLimit(app, deps.writesPerMinute, 60_000, 'writes')
   app.decorate('requireAuth', (scope: ApiKeyScope) => {
     return async (request: FastifyRequest) => {
       request.principal = await authenticate(request, deps.pool)
       if (scope === 'write' && request.principal.scope !== 'write') {
         throw new ForbiddenError('this API key is read-only', 'GILGAL_READ_ONLY_KEY')
       }
+      if (scope === 'write') await writes(request)
     }
   })
 }
@@ -74,10 +78,30 @@ async function authenticate(request: FastifyRequest, pool: Pool): Promise<Princi
     if (!key) throw new UnauthorizedError('invalid or revoked API key', 'GILGAL_INVALID_API_KEY')
     return { userId: key.userId, scope: key.scope, apiKeyId: key.id }
   }
-  try {
-    const payload = await request.jwtVerify<{ sub: string }>()
-    return { userId: payload.sub, scope: 'write' }
-  } catch {
+  const payload = await request.jwtVerify<{ sub: string }>().catch(() => undefined)
+  // Signed by us, so a sub that is not a user id is a bug or a forgery: refused, never a 500.
+  if (!payload || !isUuid(payload.sub))
     throw new UnauthorizedError('invalid or expired access token', 'GILGAL_INVALID_TOKEN')
+  return { userId: payload.sub, scope: 'write' }
+}
+
+/**
+ * A check that refuses (429, with `Retry-After`) the request of a user who already made `max` of
+ * them in `windowMs`. Call it once the principal is known.
+ */
+export function perUserLimit(app: FastifyInstance, max: number, windowMs: number, what: string) {
+  const check = app.createRateLimit({
+    max,
+    timeWindow: windowMs,
+    keyGenerator: (request) => `${what}:${request.principal.userId}`,
+  })
+  return async (request: FastifyRequest): Promise<void> => {
+    const limit = await check(request)
+    if (!limit.isAllowed && limit.isExceeded) {
+      throw new RateLimitedError(
+        `at most ${max} ${what} per ${windowMs / 1000} s for one user: try again in ${limit.ttlInSeconds} s`,
+        limit.ttlInSeconds,
+      )
+    }
   }
 }

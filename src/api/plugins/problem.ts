@@ -6,7 +6,7 @@ import type {
   FastifyRequest,
   FastifySchemaValidationError,
 } from 'fastify'
-import { GilgalError, ValidationError, type FieldError } from '../../errors.js'
+import { GilgalError, RateLimitedError, ValidationError, type FieldError } from '../../errors.js'
 
 interface Problem {
   type: string
@@ -32,6 +32,7 @@ export function registerProblemHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = capped(toProblem(error, request))
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds))
     return sendProblem(reply, problem)
   })
   app.setNotFoundHandler((request, reply) =>

@@ -7,7 +7,7 @@ import type { Pool, PoolClient } from '../../store/pool.js'
 import * as tokens from '../../store/refresh-tokens.js'
 import { withTransaction } from '../../store/tx.js'
 import * as users from '../../store/users.js'
-import { ACCESS_TOKEN_SECONDS } from '../plugins/auth.js'
+import { ACCESS_TOKEN_SECONDS, perUserLimit } from '../plugins/auth.js'
 import { authorized, problem, timestamp, uuid } from '../schemas.js'
 
 export interface AuthRouteDeps {
@@ -172,6 +172,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     async (request) => publicUser(await findCaller(pool, request.principal.userId)),
   )
 
+  const passwordChecks = perUserLimit(app, 10, 15 * 60_000, 'password checks')
   app.patch<{ Body: { username?: string; password?: string; currentPassword: string } }>(
     '/me',
     authorized(app, 'write', ['auth'], {
@@ -186,6 +187,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     }),
     async (request) => {
       const { username: newUsername, password: newPassword, currentPassword } = request.body
+      await passwordChecks(request) // a stolen session must not become a password oracle
       const user = await findCaller(pool, request.principal.userId)
       if (!(await passwords.verify(currentPassword, user.passwordHash))) {
         throw new ForbiddenError('the current password is wrong', 'GILGAL_BAD_CREDENTIALS')

@@ -72,7 +72,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     }),
     async (request, reply) => {
       const { source } = request.body
-      validateDeploySource(source, deps.sourcePolicy)
+      validateDeploySource(source, deps.writePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
         const environment = await requireProjectEnvironment(

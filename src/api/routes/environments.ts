@@ -66,7 +66,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
     }),
     async (request, reply) => {
       const { name, labels } = request.body
-      const spec = validateEnvironmentSpec(request.body.spec, deps.sourcePolicy)
+      const spec = validateEnvironmentSpec(request.body.spec, deps.writePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         // Locked, so a deletion request committing meanwhile cannot miss the new environment.
         const project = await requireProject(ctx.client, ctx.ownerId, request.params.projectId, true)
@@ -106,7 +106,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
       response: { 200: resource, ...writeErrors },
     }),
     async (request) => {
-      const spec = validateEnvironmentSpec(request.body.spec, deps.sourcePolicy)
+      const spec = validateEnvironmentSpec(request.body.spec, deps.writePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) => {
         const environment = await requireEnvironment(ctx.client, ctx.ownerId, request.params.id, true)
         const project = await requireProject(ctx.client, ctx.ownerId, environment.projectId)

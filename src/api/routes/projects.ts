@@ -81,7 +81,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
     async (request, reply) => {
       const { name: typed, labels } = request.body
       const name = slugify(typed)
-      const spec = validateProjectSpec(request.body.spec, deps.sourcePolicy)
+      const spec = validateProjectSpec(request.body.spec, deps.writePolicy)
       // "My Shop" is kept as the display name of the project it names, unless one was given.
       if (name !== typed) spec.displayName ??= typed
       const result = await runWrite(deps, request, 'api', (ctx) => createProject(ctx, { name, labels, spec }))
@@ -107,7 +107,7 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
       response: { 200: resource, ...writeErrors },
     }),
     async (request) => {
-      const spec = validateProjectSpec(request.body.spec, deps.sourcePolicy)
+      const spec = validateProjectSpec(request.body.spec, deps.writePolicy)
       const result = await runWrite(deps, request, 'api', async (ctx) =>
         updateProject(ctx, await requireProject(ctx.client, ctx.ownerId, request.params.id, true), {
           labels: request.body.labels,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { parseSecretKeys } from '../../config/secrets.js'
 import { sealSecret, secretEnvContext } from '../../crypto/secret-box.js'
-import { containerSpecFor, parseMemory, portOf } from './containers.js'
+import { parseMemory } from '../../model/units.js'
+import { containerSpecFor, portOf } from './containers.js'
 
 const keys = parseSecretKeys(`k:${Buffer.alloc(32, 3).toString('base64')}`)
 
@@ -56,6 +57,22 @@ test('the port: the environment names it, else the image exposes it, else 8080',
 test('memory sizes in the forms the schema allows', () => {
   assert.equal(parseMemory('512Mi'), 512 * 1024 ** 2)
   assert.equal(parseMemory('1.5Gi'), 1.5 * 1024 ** 3)
-  assert.equal(parseMemory('300m'), 300e6, 'Docker meaning: megabytes')
+  assert.equal(parseMemory('300m'), 300e6, 'powers of ten, as the schema documents')
   assert.equal(parseMemory('1024'), 1024)
+})
+
+test('a revision written without resources still runs limited, with the schema defaults', () => {
+  const spec = containerSpecFor({
+    project: { id: 'p1', name: 'shop' },
+    environment: { id: 'e1', name: 'production' },
+    revision: {
+      id: 'd1',
+      revision: 1,
+      spec: { env: {}, secretEnv: {}, command: null, port: 8080 } as never,
+      status: { imageId: 'sha256:abc' },
+    },
+    index: 0,
+    secretKeys: keys,
+  })
+  assert.deepEqual([spec.memoryBytes, spec.cpus], [512 * 1024 ** 2, 0.5])
 })

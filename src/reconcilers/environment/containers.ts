@@ -1,10 +1,13 @@
 import type { SecretKey } from '../../config/secrets.js'
 import { openSecret, secretEnvContext } from '../../crypto/secret-box.js'
+import { specDefaults } from '../../manifests/schemas.js'
 import type { DeploymentStatus, RevisionSpec, SealedValues } from '../../model/specs.js'
+import { parseMemory } from '../../model/units.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { ContainerSpec } from '../../runtime/runtime.js'
 
 export const REPLICA_LABEL = 'dev.gilgal.replica'
+const RESOURCE_DEFAULTS = specDefaults('Environment').resources
 // An image that EXPOSEs nothing, in an environment that names no port, is expected on 8080.
 const FALLBACK_PORT = 8080
 
@@ -36,7 +39,10 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
   const { project, environment, revision, index } = context
   const prefix = context.namePrefix ?? 'gilgal'
   const spec = revision.spec
-  const { resources, healthCheck: check } = spec
+  const { healthCheck: check } = spec
+  // A container never runs unlimited: a row written without them (by hand, or by an older Gilgal)
+  // gets the schema's defaults, as validation gives every spec.
+  const resources = { ...RESOURCE_DEFAULTS, ...spec.resources }
   const port = portOf(spec, revision.status)
   return {
     // `--` between project and environment: names never hold one, so no two pairs make one name.
@@ -54,8 +60,8 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
     port,
     publish: true,
     network: projectNetwork(project.name, prefix),
-    ...(resources?.memory ? { memoryBytes: parseMemory(resources.memory) } : {}),
-    ...(resources?.cpus ? { cpus: resources.cpus } : {}),
+    memoryBytes: parseMemory(resources.memory),
+    cpus: resources.cpus,
     ...(check?.exec
       ? {
           healthCheck: {
@@ -82,23 +88,4 @@ function openedSecrets(sealed: SealedValues = {}, keys: readonly SecretKey[]): R
   return Object.fromEntries(
     Object.entries(sealed).map(([name, value]) => [name, openSecret(value, keys, secretEnvContext(name))]),
   )
-}
-
-const UNITS: Record<string, number> = {
-  '': 1,
-  k: 1e3,
-  K: 1e3,
-  m: 1e6,
-  M: 1e6,
-  g: 1e9,
-  G: 1e9,
-  Ki: 1024,
-  Mi: 1024 ** 2,
-  Gi: 1024 ** 3,
-}
-
-/** `512Mi` → bytes (the schema has already checked the form). */
-export function parseMemory(value: string): number {
-  const [, amount = '0', unit = ''] = /^([0-9.]+)([A-Za-z]*)$/.exec(value) ?? []
-  return Math.round(Number(amount) * (UNITS[unit] ?? 1))
 }
