@@ -47,7 +47,14 @@ export async function startServer(
   try {
     await migrate(database.pool, log)
     registerPhaseGauges(metrics, database.pool)
-    const common = { pool: database.pool, log, version, metrics, metricsToken: config.metricsToken }
+    const common = {
+      pool: database.pool,
+      log,
+      version,
+      metrics,
+      metricsToken: config.metricsToken,
+      requireMetricsToken: config.isProduction,
+    }
     const app =
       config.role === 'controller'
         ? await buildOpsApp(common)
@@ -58,6 +65,7 @@ export async function startServer(
             corsOrigins: config.corsOrigins,
             allowLocalSources: config.allowLocalSources,
             limits: config.limits,
+            registration: config.registration,
             runtime,
           })
     if (config.role !== 'api') {

@@ -43,6 +43,10 @@ export interface AppDeps {
   metricsToken?: string
   /** Read-only use: runtime logs of environments. Absent in a process without an engine. */
   runtime?: RuntimeReads
+  /** GILGAL_REGISTRATION (default open). */
+  registration?: 'open' | 'closed'
+  /** Production without GILGAL_METRICS_TOKEN: /metrics is not served to anyone. */
+  requireMetricsToken?: boolean
   /** Per client address, on register/login/refresh. */
   authRateLimit?: { max: number; timeWindow: number }
 }
@@ -69,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id)
   })
   registerProblemHandler(app)
-  registerMetrics(app, deps.metrics ?? createMetrics(), deps.metricsToken)
+  registerMetrics(app, deps.metrics ?? createMetrics(), deps.metricsToken, deps.requireMetricsToken)
   // The API answers JSON; its one HTML page (/docs) sets its own CSP.
   await app.register(helmet, { contentSecurityPolicy: false })
   await app.register(cors, { origin: deps.corsOrigins?.length ? [...deps.corsOrigins] : false })
@@ -89,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool: deps.pool,
     passwords: deps.passwords,
     rateLimit: rateLimitAuth,
+    registration: deps.registration ?? 'open',
   })
   await app.register(apiKeyRoutes, { prefix: '/api/auth/api-keys', pool: deps.pool })
   const resources = {
@@ -110,11 +115,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 /** What a controller-only process serves on its port: liveness, readiness and metrics. */
 export async function buildOpsApp(
-  deps: Pick<AppDeps, 'pool' | 'log' | 'version' | 'metrics' | 'metricsToken'>,
+  deps: Pick<AppDeps, 'pool' | 'log' | 'version' | 'metrics' | 'metricsToken' | 'requireMetricsToken'>,
 ) {
   const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, genReqId: () => randomUUID() })
   registerProblemHandler(app)
-  registerMetrics(app, deps.metrics ?? createMetrics(), deps.metricsToken)
+  registerMetrics(app, deps.metrics ?? createMetrics(), deps.metricsToken, deps.requireMetricsToken)
   await app.register(healthRoutes, { pool: deps.pool, version: deps.version })
   return app
 }

@@ -9,7 +9,7 @@ export const DEFAULT_BCRYPT_COST = 12
 const MIN_BYTES = 8
 // bcrypt silently ignores everything past 72 bytes; we refuse instead, so no one believes a long
 // passphrase protects them more than it does.
-const MAX_BYTES = 72
+export const MAX_PASSWORD_BYTES = 72
 
 /** bcrypt hashing and verification on worker threads (piscina), never on the event loop. */
 export interface PasswordHasher {
@@ -40,10 +40,10 @@ export function createPasswordHasher(cost = DEFAULT_BCRYPT_COST): PasswordHasher
 /** Refuses passwords outside 8–72 bytes (bytes, not characters: bcrypt counts UTF-8 bytes). */
 export function assertPasswordAcceptable(password: string, field = '/password'): void {
   const bytes = Buffer.byteLength(password, 'utf8')
-  if (bytes < MIN_BYTES || bytes > MAX_BYTES) {
+  if (bytes < MIN_BYTES || bytes > MAX_PASSWORD_BYTES) {
     const message =
-      bytes > MAX_BYTES
-        ? `must be at most ${MAX_BYTES} bytes (it is ${bytes}): bcrypt would silently ignore the rest`
+      bytes > MAX_PASSWORD_BYTES
+        ? `must be at most ${MAX_PASSWORD_BYTES} bytes (it is ${bytes}): bcrypt would silently ignore the rest`
         : `must be at least ${MIN_BYTES} bytes`
     throw new ValidationError(`password ${message}`, [{ path: field, message }], 'GILGAL_PASSWORD_INVALID')
   }

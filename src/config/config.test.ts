@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -152,6 +153,38 @@ describe('loadSecrets', () => {
     const onlyJwt = { NODE_ENV: 'production', GILGAL_DATA_DIR: dataDir, GILGAL_JWT_SECRET: 'y'.repeat(40) }
     await assert.rejects(loadSecrets(parseConfig(onlyJwt)), { message: /^GILGAL_SECRET_KEYS is required/ })
     await assert.rejects(readFile(path.join(dataDir, 'secrets.json')), { code: 'ENOENT' })
+  })
+
+  test('in production, secrets that do not look generated are refused', async () => {
+    const base = { NODE_ENV: 'production', GILGAL_DATA_DIR: await tempDir() }
+    const strongKey = `k1:${randomBytes(32).toString('base64')}`
+    const strongJwt = randomBytes(48).toString('base64url')
+    await assert.rejects(
+      loadSecrets(parseConfig({ ...base, GILGAL_JWT_SECRET: 'a'.repeat(32), GILGAL_SECRET_KEYS: strongKey })),
+      {
+        message: /GILGAL_JWT_SECRET does not look random/,
+      },
+    )
+    await assert.rejects(
+      loadSecrets(
+        parseConfig({ ...base, GILGAL_JWT_SECRET: 'ab'.repeat(24), GILGAL_SECRET_KEYS: strongKey }),
+      ),
+      {
+        message: /GILGAL_JWT_SECRET does not look random/,
+      },
+    )
+    const zeros = `k1:${Buffer.alloc(32).toString('base64')}`
+    await assert.rejects(
+      loadSecrets(parseConfig({ ...base, GILGAL_JWT_SECRET: strongJwt, GILGAL_SECRET_KEYS: zeros })),
+      {
+        message: /GILGAL_SECRET_KEYS key k1 does not look random/,
+      },
+    )
+    const hex = randomBytes(32).toString('hex')
+    const accepted = await loadSecrets(
+      parseConfig({ ...base, GILGAL_JWT_SECRET: hex, GILGAL_SECRET_KEYS: strongKey }),
+    )
+    assert.equal(accepted.jwtSecret, hex, 'a hex secret is random enough')
   })
 
   test('a JWT secret shorter than 32 bytes is refused', async () => {

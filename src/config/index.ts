@@ -43,6 +43,8 @@ export interface Config {
    */
   readonly allowLocalImages: boolean
   readonly limits: Limits
+  /** `closed`: nobody but the first user registers (GILGAL_REGISTRATION). */
+  readonly registration: 'open' | 'closed'
   readonly logLevel: LevelWithSilent
   readonly corsOrigins: readonly string[]
   readonly metricsToken: string | undefined
@@ -115,6 +117,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
       },
       writesPerMinute: Number(values.GILGAL_MAX_WRITES_PER_MINUTE),
     },
+    registration: values.GILGAL_REGISTRATION === 'closed' ? 'closed' : 'open',
     logLevel: values.LOG_LEVEL as LevelWithSilent,
     corsOrigins: parseList(String(values.CORS_ORIGINS)),
     metricsToken: values.GILGAL_METRICS_TOKEN as string | undefined,

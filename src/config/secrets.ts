@@ -39,7 +39,9 @@ export async function loadSecrets(config: Config): Promise<Secrets> {
   if (Buffer.byteLength(jwtSecret) < MIN_JWT_SECRET_BYTES) {
     throw new ConfigError(`GILGAL_JWT_SECRET is too short: expected at least ${MIN_JWT_SECRET_BYTES} bytes`)
   }
-  return Object.freeze({ jwtSecret, secretKeys: Object.freeze(parseSecretKeys(secretKeys)) })
+  const keys = parseSecretKeys(secretKeys)
+  if (config.isProduction) assertRandomLooking(jwtSecret, keys)
+  return Object.freeze({ jwtSecret, secretKeys: Object.freeze(keys) })
 }
 
 /** Parses `id:base64key[,id:base64key…]`, every key 32 bytes, ids unique. */
@@ -64,6 +66,25 @@ export function parseSecretKeys(list: string): SecretKey[] {
   if (ids.size !== keys.length)
     throw new ConfigError(`GILGAL_SECRET_KEYS has a repeated key id: expected ${expected}`)
   return keys
+}
+
+// A random secret of 32 bytes or more, in any encoding, uses many different characters (base64 about
+// 26, hex 16 in 64); "aaaa…" or "abcabc…" use a handful. Keys are raw bytes: 32 random ones are
+// nearly all different.
+const MIN_DISTINCT_SECRET_CHARACTERS = 12
+const MIN_DISTINCT_KEY_BYTES = 16
+
+/** In production, secrets must look generated, not typed: a guessable signing key is anybody's session. */
+function assertRandomLooking(jwtSecret: string, keys: readonly SecretKey[]): void {
+  const advice = 'generate one, e.g. with `openssl rand -base64 48`'
+  if (new Set(jwtSecret).size < MIN_DISTINCT_SECRET_CHARACTERS)
+    throw new ConfigError(`GILGAL_JWT_SECRET does not look random (too few different characters): ${advice}`)
+  for (const { id, key } of keys) {
+    if (new Set(key).size < MIN_DISTINCT_KEY_BYTES)
+      throw new ConfigError(
+        `GILGAL_SECRET_KEYS key ${id} does not look random (too few different bytes): ${advice}`,
+      )
+  }
 }
 
 interface DevSecretsFile {

@@ -103,6 +103,7 @@ function restoredConfiguration(current: EnvironmentSpec, revision: RevisionSpec)
     secretEnv: revision.secretEnv,
     port: revision.port ?? undefined,
     command: revision.command,
+    user: revision.user ?? null,
     resources: revision.resources,
     healthCheck: revision.healthCheck,
   }

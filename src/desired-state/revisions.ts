@@ -48,6 +48,7 @@ export function snapshotOf(
     port: envSpec.port ?? null,
     // Older rollbacks stored a null command as no command at all: both mean the image's own.
     command: envSpec.command ?? null,
+    user: envSpec.user ?? null,
     resources: envSpec.resources,
     healthCheck: envSpec.healthCheck,
   }

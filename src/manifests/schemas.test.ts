@@ -21,6 +21,7 @@ describe('environment spec', () => {
       build: { dockerfile: 'Dockerfile', args: {}, target: null },
       env: {},
       command: null,
+      user: null,
       replicas: 1,
       resources: { memory: '512Mi', cpus: 0.5 },
       domains: [],

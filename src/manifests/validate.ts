@@ -44,7 +44,6 @@ const ISOLATION_ESCAPES: Record<string, string> = {
   ipc: 'the host IPC namespace',
   devices: 'host devices',
   securityOpt: 'weakened security options',
-  user: 'a chosen user id (images set their own non-root user)',
 }
 
 const HEALTH_CHECK_TYPES = ['http', 'tcp', 'exec', 'none'] as const

@@ -105,6 +105,10 @@ export interface EnvironmentManifestSpec {
    * @maxItems 64
    */
   command: string[] | null
+  /**
+   * Run as this user instead of the image's: uid[:gid], numbers, never root (0). Null: the image's USER.
+   */
+  user: string | null
   replicas: number
   resources: Resources
   /**

@@ -37,6 +37,8 @@ export interface RevisionSpec {
   secretEnv: SealedValues
   port: number | null
   command: string[] | null
+  /** `uid[:gid]`, never root; null: the image's USER. */
+  user: string | null
   resources: Resources
   healthCheck: HealthCheck
   /** A rollback of a prebuilt image: the image id that ran, used when the engine still has it. */
@@ -52,6 +54,7 @@ export const SNAPSHOT_FIELDS = [
   'secretEnv',
   'port',
   'command',
+  'user',
   'resources',
   'healthCheck',
 ] as const satisfies ReadonlyArray<keyof EnvironmentSpec>

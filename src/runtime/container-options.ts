@@ -4,8 +4,24 @@ import type { ContainerDetails, ContainerSpec } from './runtime.js'
 const DEFAULT_PIDS_LIMIT = 512
 
 /**
+ * The capabilities an app keeps; every other one is dropped. Enough for an image that starts as root
+ * and steps down to its own user (chown its directories, switch uid and gid, bind ports below 1024,
+ * signal its workers). Gone, among others: NET_RAW (forged packets on the shared network), MKNOD,
+ * SYS_CHROOT, SETPCAP, SETFCAP, AUDIT_WRITE.
+ */
+export const KEPT_CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'SETGID',
+  'SETUID',
+  'NET_BIND_SERVICE',
+  'KILL',
+]
+
+/**
  * The engine's create options for a container spec: hardened (no-new-privileges, no privileged
- * mode, no added capabilities, a PID limit), limited, labelled, and restarted by the engine after a
+ * mode, all capabilities but a few dropped, a PID limit), limited, labelled, and restarted by the engine after a
  * crash or a daemon restart (`unless-stopped`), so apps keep running while the controller is down.
  */
 export function containerOptions(
@@ -19,6 +35,7 @@ export function containerOptions(
     Labels: { ...spec.labels, ...ownerLabels },
     Env: Object.entries(spec.env ?? {}).map(([name, value]) => `${name}=${value}`),
     ...(spec.command ? { Cmd: spec.command } : {}),
+    ...(spec.user ? { User: spec.user } : {}),
     ...(port ? { ExposedPorts: { [port]: {} } } : {}),
     ...(spec.healthCheck
       ? {
@@ -34,7 +51,8 @@ export function containerOptions(
     HostConfig: {
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
-      CapAdd: [],
+      CapDrop: ['ALL'],
+      CapAdd: KEPT_CAPABILITIES,
       PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
       RestartPolicy: { Name: 'unless-stopped' },
       ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),

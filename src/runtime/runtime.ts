@@ -26,6 +26,8 @@ export interface ContainerSpec {
   env?: Record<string, string>
   /** Exec form; null or absent keeps the image's CMD. */
   command?: string[] | null
+  /** `uid[:gid]` (never root); absent keeps the image's USER. */
+  user?: string
   /** The port the app listens on; published on 127.0.0.1 at a random host port when `publish` is set. */
   port?: number
   publish?: boolean

@@ -53,6 +53,19 @@ export async function insertUser(
   return toUser(rows[0]!)
 }
 
+/**
+ * Whether anybody has an account yet. Takes a lock that makes concurrent first registrations wait for
+ * each other, so with registration closed exactly one of them can be the first.
+ */
+export async function hasAnyUser(client: PoolClient): Promise<boolean> {
+  await client.query('select pg_advisory_xact_lock($1::bigint)', [FIRST_USER_LOCK_KEY])
+  const { rowCount } = await client.query('select 1 from users limit 1')
+  return (rowCount ?? 0) > 0
+}
+
+// Any constant works; every Gilgal process must use the same one ("users1" in ASCII).
+const FIRST_USER_LOCK_KEY = '126588052861745'
+
 export async function findUserByEmail(db: Db, email: string): Promise<UserWithPassword | undefined> {
   const { rows } = await db.query<UserRow>(`select ${columns} from users where lower(email) = lower($1)`, [
     email,

@@ -39,6 +39,16 @@ test('containers are created labelled and hardened, listed by label, stopped and
   assert.equal(info.Config.Labels[LABELS.managed], 'true')
   assert.deepEqual(info.HostConfig.SecurityOpt, ['no-new-privileges'])
   assert.equal(info.HostConfig.Privileged, false)
+  assert.deepEqual(info.HostConfig.CapDrop, ['ALL'])
+  assert.deepEqual(info.HostConfig.CapAdd, [
+    'CHOWN',
+    'DAC_OVERRIDE',
+    'FOWNER',
+    'SETGID',
+    'SETUID',
+    'NET_BIND_SERVICE',
+    'KILL',
+  ])
   const listed = await runtime.listManaged({ environmentId })
   assert.deepEqual(
     listed.map((c) => [c.id, c.state]),
@@ -201,4 +211,25 @@ test("another project's container or network is not removed, whatever the caller
   await runtime.removeContainer(id, other)
   await runtime.removeNetwork(network, other)
   assert.deepEqual(await docker.listNetworks({ filters: { name: [network] } }), [])
+})
+
+test('a container runs as the user its environment asks for, without the capabilities it dropped', async () => {
+  const id = await runtime.createContainer({
+    name: `gilgal-test-user-${runId}`,
+    image,
+    labels: projectLabels(),
+    user: '1234:1234',
+    command: ['sh', '-c', 'echo "uid=$(id -u) gid=$(id -g)"; grep CapEff /proc/self/status'],
+  })
+  try {
+    await runtime.startContainer(id)
+    const lines = await waitFor('its output', async () => {
+      const output = await runtime.containerLogs(id, 10)
+      return output.length >= 2 ? output : undefined
+    })
+    assert.equal(lines[0], 'uid=1234 gid=1234')
+    assert.match(lines[1]!, /^CapEff:\s+0+$/, 'a non-root user holds no capability at all')
+  } finally {
+    await runtime.removeContainer(id, projectId)
+  }
 })

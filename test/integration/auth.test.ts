@@ -113,6 +113,43 @@ describe('register and login', () => {
     assert.ok(paths.includes('body/admin'), `the unknown field is named: ${JSON.stringify(paths)}`)
   })
 
+  test('a password of 72 bytes followed by anything does not log in as that password', async () => {
+    const password = 'x'.repeat(72)
+    const user = await registerUser(app)
+    await app.inject({
+      method: 'PATCH',
+      url: '/api/auth/me',
+      headers: user.auth,
+      payload: { currentPassword: user.password, password },
+    })
+    assert.equal((await post('/api/auth/login', { email: user.email, password })).statusCode, 200)
+    const longer = await post('/api/auth/login', { email: user.email, password: `${password}anything` })
+    assert.equal(longer.statusCode, 401, 'bcrypt would have ignored the rest')
+    assert.equal(longer.json().code, 'GILGAL_BAD_CREDENTIALS')
+  })
+
+  test('with registration closed, only the first user registers', async () => {
+    const db = await createTestDatabase()
+    const closed = await buildTestApp(db.pool, { registration: 'closed' })
+    try {
+      const register = (name: string) =>
+        closed.inject({
+          method: 'POST',
+          url: '/api/auth/register',
+          payload: { email: `${name}@example.com`, username: name, password: 'correct horse' },
+        })
+      const [first, second] = await Promise.all([register('first'), register('second')])
+      assert.deepEqual([first.statusCode, second.statusCode].sort(), [201, 403], 'exactly one first user')
+      const third = await register('third')
+      assert.equal(third.statusCode, 403)
+      assert.equal(third.json().code, 'GILGAL_REGISTRATION_CLOSED')
+      assert.equal((await db.pool.query('select count(*)::int as n from users')).rows[0].n, 1)
+    } finally {
+      await closed.close()
+      await db.drop()
+    }
+  })
+
   test('a wrong password and an unknown email answer the same 401', async () => {
     const user = await registerUser(app)
     const wrong = await post('/api/auth/login', { email: user.email, password: 'wrong password' })

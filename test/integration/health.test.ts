@@ -111,6 +111,27 @@ test('/metrics serves Prometheus text with every known series, behind the token 
   }
 })
 
+test('/metrics in production is served to nobody until GILGAL_METRICS_TOKEN is set', async () => {
+  const closed = await buildTestApp(db.pool, { requireMetricsToken: true })
+  try {
+    const response = await closed.inject({ method: 'GET', url: '/metrics' })
+    assert.equal(response.statusCode, 403)
+    assert.match(response.json().detail, /set GILGAL_METRICS_TOKEN/)
+  } finally {
+    await closed.close()
+  }
+  const tokened = await buildTestApp(db.pool, {
+    requireMetricsToken: true,
+    metricsToken: 'scrape-token-0123456789',
+  })
+  try {
+    const headers = { authorization: 'Bearer scrape-token-0123456789' }
+    assert.equal((await tokened.inject({ method: 'GET', url: '/metrics', headers })).statusCode, 200)
+  } finally {
+    await tokened.close()
+  }
+})
+
 test('/metrics counts revisions and environments by phase, from the database at scrape time', async () => {
   const metrics = createMetrics()
   registerPhaseGauges(metrics, db.pool)

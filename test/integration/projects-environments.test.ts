@@ -248,6 +248,9 @@ describe('environments', () => {
       [{ status: { phase: 'Active' } }, /\/spec\/status/],
       [{ generation: 7 }, /\/spec\/generation/],
       [{ healthCheck: { http: {}, tcp: {} } }, /at most one of/],
+      [{ user: '0' }, /\/spec\/user/],
+      [{ user: '1000:0' }, /\/spec\/user/],
+      [{ user: 'root' }, /\/spec\/user/],
     ]
     for (const [spec, message] of cases) {
       const response = await api.post(`/api/projects/${project.id}/environments`, { name: 'hostile', spec })

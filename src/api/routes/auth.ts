@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { assertPasswordAcceptable, type PasswordHasher } from '../../auth/passwords.js'
+import { assertPasswordAcceptable, MAX_PASSWORD_BYTES, type PasswordHasher } from '../../auth/passwords.js'
 import { hashToken, newOpaqueToken } from '../../auth/tokens.js'
 import { ForbiddenError, UnauthorizedError } from '../../errors.js'
 import type { Pool, PoolClient } from '../../store/pool.js'
@@ -14,6 +14,8 @@ export interface AuthRouteDeps {
   pool: Pool
   passwords: PasswordHasher
   rateLimit: { max: number; timeWindow: number }
+  /** GILGAL_REGISTRATION: `closed` lets nobody register but the first user. */
+  registration: 'open' | 'closed'
 }
 
 const REFRESH_TOKEN_DAYS = 30
@@ -89,6 +91,11 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       assertPasswordAcceptable(request.body.password)
       const passwordHash = await passwords.hash(request.body.password)
       const session = await withTransaction(pool, async (client) => {
+        if (deps.registration === 'closed' && (await users.hasAnyUser(client)))
+          throw new ForbiddenError(
+            'registration is closed on this server: ask its operator for an account',
+            'GILGAL_REGISTRATION_CLOSED',
+          )
         const user = await users.insertUser(client, { ...request.body, passwordHash })
         return issueSession(client, user)
       })
@@ -112,6 +119,10 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       },
     },
     async (request) => {
+      // No account has a longer password (bcrypt ignores what follows byte 72, so registration refuses it):
+      // checking one would let "P + anything" in as P.
+      if (Buffer.byteLength(request.body.password) > MAX_PASSWORD_BYTES)
+        throw new UnauthorizedError('wrong email or password', 'GILGAL_BAD_CREDENTIALS')
       const user = await users.findUserByEmail(pool, request.body.email)
       decoyHash ??= passwords.hash('decoy-password-never-matches')
       const matches = await passwords.verify(request.body.password, user?.passwordHash ?? (await decoyHash))

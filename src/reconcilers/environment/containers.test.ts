@@ -18,6 +18,7 @@ test("a replica's container: deterministic name, labels, env with its secrets op
         env: { NODE_ENV: 'production' },
         secretEnv: { API_KEY: sealSecret('k3y', keys, secretEnvContext('API_KEY')) },
         command: ['node', 'server.js'],
+        user: '1000:1000',
         resources: { memory: '256Mi', cpus: 0.25 },
         healthCheck: {
           exec: { command: ['true'] },
@@ -46,6 +47,7 @@ test("a replica's container: deterministic name, labels, env with its secrets op
   assert.deepEqual([spec.image, spec.port, spec.network], ['sha256:abc', 3000, 'gilgal-shop'])
   assert.deepEqual([spec.memoryBytes, spec.cpus], [256 * 1024 ** 2, 0.25])
   assert.deepEqual(spec.healthCheck?.command, ['true'], 'exec checks run as Docker health checks')
+  assert.equal(spec.user, '1000:1000')
 })
 
 test('the port: the environment names it, else the image exposes it, else 8080', () => {

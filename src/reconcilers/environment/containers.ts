@@ -17,7 +17,7 @@ export interface ContainerContext {
   revision: {
     id: string
     revision: number
-    spec: Pick<RevisionSpec, 'env' | 'secretEnv' | 'command' | 'port' | 'resources' | 'healthCheck'>
+    spec: Pick<RevisionSpec, 'env' | 'secretEnv' | 'command' | 'user' | 'port' | 'resources' | 'healthCheck'>
     /** A revision is given replicas only once it has its image. */
     status: { imageId: string; exposedPort?: number }
   }
@@ -57,6 +57,7 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
     },
     env: { ...spec.env, ...openedSecrets(spec.secretEnv, context.secretKeys), PORT: String(port) },
     command: spec.command,
+    ...(spec.user ? { user: spec.user } : {}),
     port,
     publish: true,
     network: projectNetwork(project.name, prefix),
