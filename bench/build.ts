@@ -86,6 +86,7 @@ function deploymentController(pool: Pool, url: string, workRoot: string): Contro
       workRoot,
       allowLocalSources: true,
       allowLocalImages: true,
+      allowPrivateSources: true,
       baseImages: localBaseImages(),
       buildMemoryBytes: 1024 * 1024 * 1024,
       admission,

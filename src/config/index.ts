@@ -42,6 +42,11 @@ export interface Config {
    * built for another project). On by default in development, off in production.
    */
   readonly allowLocalImages: boolean
+  /**
+   * Git remotes and registries at addresses inside this server's networks (loopback, private,
+   * link-local, …). On by default in development, off in production.
+   */
+  readonly allowPrivateSources: boolean
   readonly limits: Limits
   /** `closed`: nobody but the first user registers (GILGAL_REGISTRATION). */
   readonly registration: 'open' | 'closed'
@@ -106,6 +111,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     },
     allowLocalSources: values.GILGAL_ALLOW_LOCAL_SOURCES === true,
     allowLocalImages: (values.GILGAL_ALLOW_LOCAL_IMAGES ?? !isProduction) === true,
+    allowPrivateSources: (values.GILGAL_ALLOW_PRIVATE_SOURCES ?? !isProduction) === true,
     limits: {
       memoryBytes: parseSize(String(values.GILGAL_MAX_MEMORY)),
       cpus: Number(values.GILGAL_MAX_CPUS),

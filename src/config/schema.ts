@@ -48,6 +48,7 @@ export const envSchema = {
     GILGAL_ALLOW_LOCAL_SOURCES: { type: 'boolean', default: false },
     // No default: it depends on NODE_ENV (config/index.ts).
     GILGAL_ALLOW_LOCAL_IMAGES: { type: 'boolean' },
+    GILGAL_ALLOW_PRIVATE_SOURCES: { type: 'boolean' },
     GILGAL_REGISTRATION: { type: 'string', enum: ['open', 'closed'], default: 'open' },
     GILGAL_MAX_MEMORY: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?[kmgKMG]?$', default: '4g' },
     GILGAL_MAX_CPUS: { type: 'number', minimum: 0.01, maximum: 1024, default: 2 },
@@ -83,6 +84,7 @@ export const envHints: Record<string, string> = {
   GILGAL_INSTANCE: 'a DNS label naming this installation, such as staging',
   GILGAL_ALLOW_LOCAL_SOURCES: 'true or false',
   GILGAL_ALLOW_LOCAL_IMAGES: 'true or false',
+  GILGAL_ALLOW_PRIVATE_SOURCES: 'true or false',
   GILGAL_REGISTRATION: 'open or closed',
   GILGAL_MAX_MEMORY: 'a size such as 512m or 4g (memory of one container)',
   GILGAL_MAX_CPUS: 'a number of CPUs such as 0.5 or 2 (of one container)',

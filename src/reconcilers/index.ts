@@ -53,6 +53,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       workRoot: path.join(config.dataDir, 'builds'),
       allowLocalSources: config.allowLocalSources,
       allowLocalImages: config.allowLocalImages,
+      allowPrivateSources: config.allowPrivateSources,
       baseImages: config.baseImages,
       buildMemoryBytes: config.buildMemoryBytes,
       admission: deps.builds,

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { sourceDirectory } from './checkout.js'
+import { OutboundRefusedError, resolvePublic } from '../net/outbound.js'
 import { SourceError } from './errors.js'
 
 const run = promisify(execFile)
@@ -10,6 +11,8 @@ const run = promisify(execFile)
 export interface GitOptions {
   /** GILGAL_ALLOW_LOCAL_SOURCES: file:// and absolute paths. */
   allowLocal: boolean
+  /** GILGAL_ALLOW_PRIVATE_SOURCES: remotes at addresses inside this server's networks. */
+  allowPrivate: boolean
   timeoutMs?: number
   signal?: AbortSignal
 }
@@ -42,8 +45,9 @@ export function assertSafeSource(url: string, ref: string, allowLocal: boolean):
  * git with the dangerous parts off: no ext:: transport, the file transport only for allowed local
  * sources, no terminal prompts or credential helpers, no system or user config, and a timeout.
  */
-async function git(args: string[], options: GitOptions, cwd?: string): Promise<string> {
+async function git(args: string[], options: GitOptions, cwd?: string, extra: string[] = []): Promise<string> {
   const config = [
+    ...extra,
     '-c',
     'protocol.ext.allow=never',
     '-c',
@@ -74,9 +78,10 @@ async function git(args: string[], options: GitOptions, cwd?: string): Promise<s
 export async function resolveCommit(url: string, ref: string, options: GitOptions): Promise<string> {
   assertSafeSource(url, ref, options.allowLocal)
   if (COMMIT.test(ref)) return ref
+  const pinned = await checkRemote(url, options)
   let listing: string
   try {
-    listing = await git(['ls-remote', '--', url, ref, `refs/tags/${ref}^{}`], options)
+    listing = await git(['ls-remote', '--', url, ref, `refs/tags/${ref}^{}`], options, undefined, pinned)
   } catch (error) {
     throw new SourceError(`cannot reach ${url}: ${firstLine(error)}`)
   }
@@ -107,13 +112,14 @@ export async function fetchCommit(
   options: GitOptions,
 ): Promise<{ workspace: string; sourceDir: string }> {
   assertSafeSource(url, commit, options.allowLocal)
+  const pinned = await checkRemote(url, options)
   await mkdir(workRoot, { recursive: true })
   const workspace = await mkdtemp(path.join(workRoot, 'build-'))
   try {
     await git(['init', '--quiet', workspace], options)
     // No tags, no auto-maintenance: the workspace lives for one build, so nothing else is worth a process.
     const once = ['--no-tags', '--no-auto-maintenance', '--no-auto-gc']
-    await git(['fetch', '--quiet', ...once, '--depth', '1', '--', url, commit], options, workspace)
+    await git(['fetch', '--quiet', ...once, '--depth', '1', '--', url, commit], options, workspace, pinned)
     await git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], options, workspace)
   } catch (error) {
     await removeWorkspace(workspace)
@@ -125,6 +131,34 @@ export async function fetchCommit(
     await removeWorkspace(workspace)
     throw error
   }
+}
+
+/**
+ * Refuses a remote whose host resolves inside this server's networks (unless allowed), and pins an
+ * https remote to the addresses just checked, so a second lookup cannot answer otherwise. (ssh
+ * resolves by itself: it is checked, not pinned.) Answers git's extra configuration.
+ */
+async function checkRemote(url: string, options: GitOptions): Promise<string[]> {
+  if (LOCAL.test(url)) return []
+  const { host, port } = remoteHost(url)
+  try {
+    const addresses = await resolvePublic(host, options.allowPrivate)
+    if (addresses.length === 0 || !url.startsWith('https://')) return []
+    return ['-c', `http.curloptResolve=${host.replace(/^\[|\]$/g, '')}:${port}:${addresses.join(',')}`]
+  } catch (error) {
+    if (error instanceof OutboundRefusedError)
+      throw new SourceError(`git remote ${error.message}`, 'GILGAL_SOURCE_REFUSED')
+    throw error
+  }
+}
+
+/** The host (and port) of a remote: https://host[:port]/…, ssh://[user@]host[:port]/…, user@host:path. */
+function remoteHost(url: string): { host: string; port: number } {
+  if (url.startsWith('https://') || url.startsWith('ssh://')) {
+    const parsed = new URL(url)
+    return { host: parsed.hostname, port: Number(parsed.port) || (url.startsWith('https://') ? 443 : 22) }
+  }
+  return { host: url.slice(url.indexOf('@') + 1, url.indexOf(':')), port: 22 }
 }
 
 export async function removeWorkspace(workspace: string): Promise<void> {

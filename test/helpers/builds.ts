@@ -56,6 +56,7 @@ export async function createBuildWorld(prefix: string, runtime?: FencedRuntime):
       workRoot: world.workRoot,
       allowLocalSources: true,
       allowLocalImages: true,
+      allowPrivateSources: true,
       baseImages: localBaseImages(),
       buildMemoryBytes: 512 * 1024 * 1024,
       admission: new PQueue({ concurrency: 1 }),

@@ -141,6 +141,17 @@ describe('a prebuilt image', () => {
     }
   })
 
+  test("from a registry inside this server's networks is refused unless the operator allows it", async () => {
+    fake.registry.set('127.0.0.1:5000/shop:1', { id: 'sha256:inside', exposedPort: undefined })
+    fake.calls.length = 0
+    const id = await world.revision({ image: '127.0.0.1:5000/shop:1' })
+    await reconcile(id, { allowPrivateSources: false })
+    assert.deepEqual(methods(), ['removeDanglingImages'], 'nothing pulled')
+    const status = await world.statusOf(id)
+    assert.deepEqual([status.phase, status.reason], ['Failed', 'ImageNotFound'])
+    assert.match(String(status.message), /registry 127\.0\.0\.1 is an address inside this server's networks/)
+  })
+
   test('absent is pulled with the project credentials; one nobody has is ImageNotFound', async () => {
     const server = 'registry.test:5000'
     const password = sealSecret('s3cret', TEST_SECRET_KEYS, registryContext(server))

@@ -13,7 +13,7 @@ let root: string
 let repo: string
 let url: string
 const commits: string[] = []
-const local = { allowLocal: true }
+const local = { allowLocal: true, allowPrivate: true }
 
 function git(...args: string[]): string {
   return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim()
@@ -95,7 +95,9 @@ describe('hostile sources are refused before git runs', () => {
   for (const [hostileUrl, ref, allowLocal] of cases) {
     test(`${hostileUrl} @ ${ref}${allowLocal ? '' : ' (local sources off)'}`, async () => {
       assert.throws(() => assertSafeSource(hostileUrl, ref, allowLocal), { code: 'GILGAL_SOURCE_REFUSED' })
-      await assert.rejects(resolveCommit(hostileUrl, ref, { allowLocal }), { code: 'GILGAL_SOURCE_REFUSED' })
+      await assert.rejects(resolveCommit(hostileUrl, ref, { allowLocal, allowPrivate: true }), {
+        code: 'GILGAL_SOURCE_REFUSED',
+      })
       assert.equal(existsSync(marker), false)
     })
   }
@@ -186,4 +188,28 @@ describe('hostile repositories', () => {
       await removeWorkspace(workspace)
     }
   })
+})
+
+describe("remotes inside this server's networks", () => {
+  const closed = { allowLocal: false, allowPrivate: false }
+  for (const remote of [
+    'https://127.0.0.1/repo.git',
+    'https://2130706433/repo.git',
+    'https://169.254.169.254/latest/meta-data.git',
+    'ssh://git@10.0.0.5/repo.git',
+    'git@192.168.1.10:team/repo.git',
+    'https://localhost:8443/repo.git',
+  ]) {
+    test(`${remote} is refused before git runs`, async () => {
+      await assert.rejects(resolveCommit(remote, 'main', closed), (error: unknown) => {
+        assert.ok(error instanceof SourceError)
+        assert.equal(error.code, 'GILGAL_SOURCE_REFUSED')
+        assert.match(error.message, /an address inside this server's networks/)
+        return true
+      })
+      await assert.rejects(fetchCommit(remote, 'a'.repeat(40), path.join(root, 'private'), '.', closed), {
+        code: 'GILGAL_SOURCE_REFUSED',
+      })
+    })
+  }
 })

@@ -5,6 +5,7 @@ import { LABELS } from '../../runtime/labels.js'
 import type { FencedRuntime } from '../../runtime/fence.js'
 import { registryHost, repositoryOf, withTag } from '../../runtime/images/references.js'
 import { ImagePullError } from '../../runtime/images/transfer.js'
+import { resolvePublic } from '../../net/outbound.js'
 import { buildArgsFor, imageTag } from '../../source/build-inputs.js'
 import { directoryTree } from '../../source/checkout.js'
 import { detectFramework } from '../../source/detect.js'
@@ -33,6 +34,8 @@ export interface ImageSourceDeps {
   allowLocalSources: boolean
   /** GILGAL_ALLOW_LOCAL_IMAGES: a prebuilt image no registry gives may run from the engine's copy. */
   allowLocalImages: boolean
+  /** GILGAL_ALLOW_PRIVATE_SOURCES: git remotes and registries at addresses inside this server's networks. */
+  allowPrivateSources: boolean
   baseImages: BaseImages
   buildMemoryBytes: number
   /** GILGAL_REGISTRY: built images are pushed there. */
@@ -90,7 +93,10 @@ async function usePrebuilt(
     return { imageId: pinned, imageTag: image, pulled: false }
   }
   const ref = withTag(image) // never a bare word the engine could take for an image id's prefix
-  const auth = registryAuth(state.registries, deps.secretKeys, registryHost(ref))
+  const registry = registryHost(ref)
+  // Docker Hub is public; another registry is checked where it resolves (the engine connects itself).
+  if (registry !== 'docker.io') await resolvePublic(registry.replace(/:\d+$/, ''), deps.allowPrivateSources)
+  const auth = registryAuth(state.registries, deps.secretKeys, registry)
   log.write('system', `pulling ${ref}${auth ? ` as ${auth.username}` : ''}`)
   try {
     const imageId = await deps.runtime.pullImage(ref, auth, (line) => log.write(line.stream, line.message))
@@ -128,7 +134,7 @@ async function buildFromGit(
   log: DeploymentLogWriter,
   onWorkspace: (dir: string) => void,
 ): Promise<ProducedImage & { commit: string }> {
-  const options = { allowLocal: deps.allowLocalSources, signal }
+  const options = { allowLocal: deps.allowLocalSources, allowPrivate: deps.allowPrivateSources, signal }
   log.write('system', `resolving ${git.ref} in ${git.url}`)
   const commit = await resolveCommit(git.url, git.ref, options)
   log.write('system', `fetching ${commit.slice(0, 12)}`)

@@ -5,6 +5,7 @@ import type { Reconciler } from '../../controller/reconciler.js'
 import type { Metrics } from '../../metrics/registry.js'
 import { isBuildOver } from '../../model/phases.js'
 import type { DeploymentStatus } from '../../model/specs.js'
+import { OutboundRefusedError } from '../../net/outbound.js'
 import { DockerNotFoundError } from '../../runtime/errors.js'
 import { BuildCancelledError, BuildError } from '../../runtime/images/build.js'
 import { ImagePullError, ImagePushError } from '../../runtime/images/transfer.js'
@@ -114,6 +115,8 @@ function classify(error: unknown, cancelRequested: boolean): Failure | undefined
     return { phase: 'Failed', reason: 'SourceUnavailable', message: error.message }
   if (error instanceof ImagePullError)
     return { phase: 'Failed', reason: 'ImageNotFound', message: error.message }
+  if (error instanceof OutboundRefusedError)
+    return { phase: 'Failed', reason: 'ImageNotFound', message: `registry ${error.message}` }
   if (error instanceof DetectionError)
     return { phase: 'Failed', reason: 'BuildFailed', message: error.message }
   if (error instanceof BuildError) {
