@@ -77,3 +77,5 @@ export function mergeSealed(
 export const secretEnvContext = (name: string) => `secretEnv:${name}`
 /** The authenticated context of a registry password: the registry's host. */
 export const registryContext = (server: string) => `registry:${server}`
+/** The authenticated context of a git password: the remote's URL, so it never opens for another remote. */
+export const gitContext = (url: string) => `git:${url}`

@@ -158,11 +158,28 @@ function specDiff(before: StoredSpec | undefined, after: StoredSpec): Change[] {
   const sealed = (spec: StoredSpec | undefined) => ({
     secretEnv: (spec && 'secretEnv' in spec && spec.secretEnv) || {},
     registries: passwordsOf(spec),
+    source: { git: { credentials: { password: gitPasswordOf(spec) } } },
+    repository: {
+      credentials: {
+        password: spec && 'repository' in spec ? spec.repository?.credentials?.password : undefined,
+      },
+    },
   })
+  const secretPaths = [
+    '/spec/secretEnv',
+    '/spec/registries',
+    '/spec/source/git/credentials',
+    '/spec/repository/credentials',
+  ]
   return [
     ...diffSpecs(visible(before), visible(after)!),
-    ...diffSpecs(sealed(before), sealed(after), ['/spec/secretEnv', '/spec/registries']),
+    ...diffSpecs(sealed(before), sealed(after), secretPaths),
   ]
+}
+
+function gitPasswordOf(spec: StoredSpec | undefined): string | undefined {
+  const source = spec && 'source' in spec ? spec.source : undefined
+  return source && 'git' in source ? source.git.credentials?.password : undefined
 }
 
 function passwordsOf(spec: StoredSpec | undefined): Record<string, string | null> {

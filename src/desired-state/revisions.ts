@@ -25,7 +25,16 @@ export function resolveSource(
   if (envSource && 'image' in envSource) return { image: envSource.image }
   const git = { ...repository, ...envSource?.git }
   if (!git.url) return undefined
-  return { git: { url: git.url, ref: git.ref ?? 'HEAD', path: git.path ?? '.' } }
+  // Credentials go with the URL they were given with: the environment's own, or else the project's.
+  const credentials = envSource?.git.url ? envSource.git.credentials : repository?.credentials
+  return {
+    git: {
+      url: git.url,
+      ref: git.ref ?? 'HEAD',
+      path: git.path ?? '.',
+      ...(credentials ? { credentials } : {}),
+    },
+  }
 }
 
 /** Everything that decides what a container is; undefined when the environment has no source yet. */

@@ -1,11 +1,20 @@
 import type { SecretKey } from '../config/secrets.js'
-import { mergeSealed, registryContext, secretEnvContext } from '../crypto/secret-box.js'
+import {
+  gitContext,
+  mergeSealed,
+  registryContext,
+  sealSecret,
+  secretEnvContext,
+} from '../crypto/secret-box.js'
+import { ValidationError } from '../errors.js'
 import type {
   EnvironmentManifestSpec,
   EnvironmentSpec,
   ProjectSpec,
+  GitSource,
   RegistryCredentials,
   RevisionSpec,
+  Source,
 } from '../model/specs.js'
 
 /**
@@ -17,29 +26,77 @@ export function sealEnvironmentSpec(
   stored: EnvironmentSpec | undefined,
   keys: readonly SecretKey[],
 ): EnvironmentSpec {
-  return { ...spec, secretEnv: mergeSealed(stored?.secretEnv ?? {}, spec.secretEnv, keys, secretEnvContext) }
+  const secretEnv = mergeSealed(stored?.secretEnv ?? {}, spec.secretEnv, keys, secretEnvContext)
+  const source =
+    spec.source && 'git' in spec.source
+      ? { git: sealGit(spec.source.git, gitOf(stored?.source), keys, '/spec/source/git') }
+      : spec.source
+  return { ...spec, secretEnv, ...(source ? { source } : {}) }
 }
 
-/** The spec to store for a validated Project spec: registry passwords sealed; one left out keeps its own. */
+const gitOf = (source: Source | undefined) => (source && 'git' in source ? source.git : undefined)
+
+/**
+ * A git source with its password sealed, bound to its URL. A password left out keeps the stored one,
+ * but only for the same URL and username: credentials never follow a remote they were not given for.
+ */
+function sealGit(
+  git: GitSource,
+  stored: GitSource | undefined,
+  keys: readonly SecretKey[],
+  path: string,
+): GitSource {
+  const credentials = git.credentials
+  if (!credentials || !git.url) return git
+  if (credentials.password !== undefined) {
+    return {
+      ...git,
+      credentials: {
+        username: credentials.username,
+        password: sealSecret(credentials.password, keys, gitContext(git.url)),
+      },
+    }
+  }
+  const kept = stored?.credentials
+  if (stored?.url === git.url && kept?.username === credentials.username && kept.password)
+    return { ...git, credentials: kept }
+  const message = 'is required: no password is stored for this url and username'
+  throw new ValidationError(`${path}/credentials/password ${message}`, [
+    { path: `${path}/credentials/password`, message },
+  ])
+}
+
+/**
+ * The spec to store for a validated Project spec: registry passwords and the repository's password
+ * sealed; one left out keeps its stored value.
+ */
 export function sealProjectSpec(
   spec: ProjectSpec,
   stored: ProjectSpec | undefined,
   keys: readonly SecretKey[],
 ): ProjectSpec {
-  if (!spec.registries) return spec
-  const registries = spec.registries.map((registry): RegistryCredentials => {
-    const previous = stored?.registries?.find((r) => r.server === registry.server)
+  const repository = spec.repository && sealGit(spec.repository, stored?.repository, keys, '/spec/repository')
+  const registries = spec.registries && sealRegistries(spec.registries, stored?.registries ?? [], keys)
+  return { ...spec, ...(repository ? { repository } : {}), ...(registries ? { registries } : {}) }
+}
+
+function sealRegistries(
+  registries: RegistryCredentials[],
+  stored: RegistryCredentials[],
+  keys: readonly SecretKey[],
+): RegistryCredentials[] {
+  return registries.map((registry) => {
+    const previous = stored.find((r) => r.server === registry.server)
     const update = registry.password === undefined ? {} : { [registry.server]: registry.password }
-    const sealed = mergeSealed(
+    const merged = mergeSealed(
       previous?.password ? { [registry.server]: previous.password } : {},
       update,
       keys,
       registryContext,
     )
-    const password = sealed[registry.server]
+    const password = merged[registry.server]
     return { server: registry.server, username: registry.username, ...(password ? { password } : {}) }
   })
-  return { ...spec, registries }
 }
 
 /** What a client may see of a spec: secret values become the list of names; passwords disappear. */
@@ -47,10 +104,18 @@ export function publicSpec(
   spec: ProjectSpec | EnvironmentSpec | RevisionSpec,
 ): Record<string, unknown> & { secretEnv?: string[] } {
   const visible: Record<string, unknown> = { ...spec }
+  const git = 'source' in spec ? gitOf(spec.source) : undefined
+  if (git?.credentials) visible.source = { git: withoutPassword(git) }
+  if ('repository' in spec && spec.repository?.credentials)
+    visible.repository = withoutPassword(spec.repository)
   if ('secretEnv' in spec && spec.secretEnv !== undefined)
     visible.secretEnv = Object.keys(spec.secretEnv).sort()
   if ('registries' in spec && spec.registries) {
     visible.registries = spec.registries.map(({ server, username }) => ({ server, username }))
   }
   return visible
+}
+
+function withoutPassword(git: GitSource): GitSource {
+  return git.credentials ? { ...git, credentials: { username: git.credentials.username } } : git
 }

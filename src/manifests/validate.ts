@@ -1,7 +1,14 @@
 import { ValidationError, type FieldError } from '../errors.js'
 import { isKind, KINDS, type Kind } from '../model/kinds.js'
 import { MIN_CPUS, MIN_MEMORY_BYTES, type Limits } from '../model/limits.js'
-import type { EnvironmentManifestSpec, Manifests, ProjectSpec, Resources, Source } from '../model/specs.js'
+import type {
+  EnvironmentManifestSpec,
+  GitSource,
+  Manifests,
+  ProjectSpec,
+  Resources,
+  Source,
+} from '../model/specs.js'
 import { formatMemory, parseMemory } from '../model/units.js'
 import { validateManifest, validateSpec } from './schemas.js'
 import { assertPlainData } from './shape.js'
@@ -91,7 +98,7 @@ function validateOne(document: unknown, index: number, policy: WritePolicy): Man
   if (manifest.kind === 'Environment') checkEnvironmentSpec(manifest.spec, policy, errors, `${where}/spec`)
   if (manifest.kind === 'Project') checkProjectSpec(manifest.spec, policy, errors, `${where}/spec`)
   if (manifest.kind === 'Deployment')
-    checkSource(manifest.spec.source, policy, errors, `${where}/spec/source`)
+    checkSource(manifest.spec.source, policy, errors, `${where}/spec/source`, false)
   throwIfAny(errors, `${manifest.kind} spec is invalid`)
   return { ...manifest, index }
 }
@@ -121,7 +128,7 @@ export function validateProjectSpec(input: unknown, policy: WritePolicy): Projec
 export function validateDeploySource(source: Source | undefined, policy: WritePolicy): void {
   assertPlainData(source, '/source')
   const errors: FieldError[] = []
-  checkSource(source, policy, errors, '/source')
+  checkSource(source, policy, errors, '/source', false)
   throwIfAny(errors, 'the source is invalid')
 }
 
@@ -154,16 +161,33 @@ function checkResources(resources: Resources, policy: WritePolicy, errors: Field
 }
 
 function checkProjectSpec(spec: ProjectSpec, policy: WritePolicy, errors: FieldError[], path: string): void {
-  checkLocalSource(spec.repository?.url, policy, errors, `${path}/repository/url`)
+  if (spec.repository) checkGit(spec.repository, policy, errors, `${path}/repository`)
 }
 
+/** `credentials: false`: a deploy's source, which is stored as sent and so may hold no password. */
 function checkSource(
   source: Source | undefined,
   policy: WritePolicy,
   errors: FieldError[],
   path: string,
+  credentials = true,
 ): void {
-  if (source && 'git' in source) checkLocalSource(source.git.url, policy, errors, `${path}/git/url`)
+  if (!source || !('git' in source)) return
+  checkGit(source.git, policy, errors, `${path}/git`)
+  if (!credentials && source.git.credentials)
+    errors.push({
+      path: `${path}/git/credentials`,
+      message: 'belong to the environment or the project, not to a deploy',
+    })
+}
+
+function checkGit(git: GitSource, policy: WritePolicy, errors: FieldError[], path: string): void {
+  checkLocalSource(git.url, policy, errors, `${path}/url`)
+  if (git.credentials && !git.url?.startsWith('https://'))
+    errors.push({
+      path: `${path}/credentials`,
+      message: 'are for https remotes (an ssh remote authenticates with keys)',
+    })
 }
 
 /** Refuses a local git source (file:// or a path) unless the server allows them. */

@@ -56,7 +56,7 @@ export interface ProjectSpec {
 }
 export interface GitSource {
   /**
-   * https://, ssh:// or git@host:path (file:// and absolute paths only when the server allows local sources).
+   * https://, ssh:// or git@host:path (file:// and absolute paths only when the server allows local sources). No password in it: give credentials instead.
    */
   url?: string
   /**
@@ -67,6 +67,14 @@ export interface GitSource {
    * A subdirectory of the repository (monorepos), relative, without '..'.
    */
   path?: string
+  credentials?: GitCredentials
+}
+/**
+ * For an https remote, with its url. The password (or token) is write-only: stored encrypted, never returned; leave it out to keep the stored one for the same url and username.
+ */
+export interface GitCredentials {
+  username: string
+  password?: string
 }
 export interface RegistryCredentials {
   server: string

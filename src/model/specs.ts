@@ -22,8 +22,12 @@ export interface EnvironmentSpec extends Omit<EnvironmentManifestSpec, 'secretEn
   secretEnv?: SealedValues
 }
 
-/** A revision's source: the environment's or the project's repository, every git field resolved. */
-export type ResolvedSource = { git: Required<GitSource> } | { image: string }
+/**
+ * A revision's source: the environment's or the project's repository, every git field resolved, and
+ * the credentials (password sealed) given with its URL, if any.
+ */
+export type ResolvedSource =
+  { git: Required<Omit<GitSource, 'credentials'>> & Pick<GitSource, 'credentials'> } | { image: string }
 
 /**
  * One revision's snapshot of everything that decides what a container is: the environment's

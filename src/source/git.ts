@@ -13,12 +13,15 @@ export interface GitOptions {
   allowLocal: boolean
   /** GILGAL_ALLOW_PRIVATE_SOURCES: remotes at addresses inside this server's networks. */
   allowPrivate: boolean
+  /** For an https remote: sent as an Authorization header, never in the URL, a file or an argument. */
+  credentials?: { username: string; password: string }
   timeoutMs?: number
   signal?: AbortSignal
 }
 
+// As the schema's gitUrl: no credentials in a URL (they would be stored, shown and logged with it).
 const REMOTE =
-  /^(https:\/\/[A-Za-z0-9]|ssh:\/\/[A-Za-z0-9]|git@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9~_./])[^\s]*$/
+  /^(https:\/\/(?![^/]*@)[A-Za-z0-9]|ssh:\/\/(?![^/@]*:[^/@]*@)[A-Za-z0-9]|git@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9~_./])[^\s]*$/
 const LOCAL = /^(file:\/\/\/|\/)[^\s]*$/
 const REF = /^(?!-)(?!\/)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/
 const COMMIT = /^[0-9a-f]{40}$/
@@ -63,6 +66,9 @@ async function git(args: string[], options: GitOptions, cwd?: string, extra: str
     GIT_TERMINAL_PROMPT: '0',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
+    // The operator's own certificate authority, for remotes behind it.
+    ...(process.env.GIT_SSL_CAINFO ? { GIT_SSL_CAINFO: process.env.GIT_SSL_CAINFO } : {}),
+    ...credentialConfig(options.credentials),
   }
   const { stdout } = await run('git', [...config, ...args], {
     cwd,
@@ -130,6 +136,23 @@ export async function fetchCommit(
   } catch (error) {
     await removeWorkspace(workspace)
     throw error
+  }
+}
+
+/**
+ * Credentials as git configuration in the child's environment (GIT_CONFIG_COUNT…), where no other
+ * user of the host can read them, unlike arguments. Redirects are not followed, so the header goes to
+ * the remote it was given for and nowhere else.
+ */
+function credentialConfig(credentials: GitOptions['credentials']): Record<string, string> {
+  if (!credentials) return {}
+  const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')
+  return {
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    GIT_CONFIG_KEY_1: 'http.followRedirects',
+    GIT_CONFIG_VALUE_1: 'false',
   }
 }
 

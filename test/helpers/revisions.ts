@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from './db.js'
 
 export interface RevisionInput {
-  git?: { url: string; ref?: string; path?: string }
+  git?: { url: string; ref?: string; path?: string; credentials?: { username: string; password: string } }
   image?: string
   args?: Record<string, string>
   env?: Record<string, string>
@@ -40,9 +40,7 @@ export async function createRevisionRows(prefix: string): Promise<RevisionRows> 
     projectName,
     environmentId,
     async revision(input) {
-      const source = input.image
-        ? { image: input.image }
-        : { git: { url: input.git!.url, ref: input.git!.ref ?? 'main', path: input.git!.path ?? '.' } }
+      const source = input.image ? { image: input.image } : { git: { ref: 'main', path: '.', ...input.git } }
       const spec = {
         source,
         build: { dockerfile: 'Dockerfile', args: input.args ?? {}, target: null },

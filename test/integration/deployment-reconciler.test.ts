@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { registryContext, sealSecret } from '../../src/crypto/secret-box.js'
+import { gitContext, registryContext, sealSecret } from '../../src/crypto/secret-box.js'
 import { createDeploymentReconciler } from '../../src/reconcilers/deployment/reconcile.js'
 import { fencedRuntime } from '../../src/runtime/fence.js'
 import type { ImageBuild } from '../../src/runtime/runtime.js'
@@ -12,6 +13,7 @@ import { alwaysCurrent } from '../doubles/fence.js'
 import { reconcileContext } from '../doubles/reconcile-context.js'
 import { createBuildWorld, TEST_SECRET_KEYS, type BuildWorld } from '../helpers/builds.js'
 import { fixtureRepository, type FixtureRepository } from '../helpers/fixtures.js'
+import { startGitHttpsRemote } from '../helpers/git-https.js'
 
 // The deployment reconciler against the fake runtime: what it asks of the engine, and what it records.
 let fake: FakeRuntime
@@ -93,6 +95,30 @@ describe('a git revision', () => {
     const status = await world.statusOf(id)
     assert.match(String(status.registryImage), /^registry\.test:5000\/gilgal\//)
     assert.match(String(status.registryDigest), /^sha256:digest-of-/)
+  })
+})
+
+describe('a private https remote', () => {
+  test("is fetched with the revision's sealed credentials, opened only for that URL", async () => {
+    const served = path.join(world.root, 'served')
+    await mkdir(served)
+    execFileSync('git', ['clone', '--quiet', '--bare', repo.dir, path.join(served, 'app.git')])
+    const remote = await startGitHttpsRemote(world.root, served, 'deploy', 's3cret-token')
+    process.env.GIT_SSL_CAINFO = remote.caFile
+    try {
+      const url = remote.url('app.git')
+      const password = sealSecret('s3cret-token', TEST_SECRET_KEYS, gitContext(url))
+      fake.calls.length = 0
+      const id = await world.revision({ git: { url, credentials: { username: 'deploy', password } } })
+      await reconcile(id)
+      const status = await world.statusOf(id)
+      assert.equal(status.commit, repo.commit, JSON.stringify(status))
+      assert.ok(remote.requests.some((request) => request.authorized))
+      assert.doesNotMatch((await world.logsOf(id)).join('\n'), /s3cret-token/)
+    } finally {
+      delete process.env.GIT_SSL_CAINFO
+      await remote.close()
+    }
   })
 })
 

@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { directoryTree } from '../../src/source/checkout.js'
+import { startGitHttpsRemote, type GitHttpsRemote } from '../helpers/git-https.js'
 import { SourceError } from '../../src/source/errors.js'
 import { assertSafeSource, fetchCommit, removeWorkspace, resolveCommit } from '../../src/source/git.js'
 
@@ -212,4 +213,56 @@ describe("remotes inside this server's networks", () => {
       })
     })
   }
+})
+
+describe('a private https remote', () => {
+  let remote: GitHttpsRemote
+  const secret = 'ghp_not-a-real-token-0123456789'
+
+  before(async () => {
+    const served = path.join(root, 'served')
+    await mkdir(served)
+    execFileSync('git', ['clone', '--quiet', '--bare', repo, path.join(served, 'app.git')])
+    remote = await startGitHttpsRemote(root, served, 'deploy', secret)
+    process.env.GIT_SSL_CAINFO = remote.caFile // the operator's CA, passed through to git
+  })
+
+  after(async () => {
+    delete process.env.GIT_SSL_CAINFO
+    await remote.close()
+  })
+
+  test('is fetched with its credentials, sent as a header; none of it is written into the checkout', async () => {
+    const url = remote.url('app.git')
+    const credentials = { username: 'deploy', password: secret }
+    const options = { ...local, credentials }
+    assert.equal(await resolveCommit(url, 'main', options), commits[1])
+    const { workspace, sourceDir } = await fetchCommit(
+      url,
+      commits[1]!,
+      path.join(root, 'private-work'),
+      '.',
+      options,
+    )
+    try {
+      assert.equal(await readFile(path.join(sourceDir, 'apps/web/version.txt'), 'utf8'), 'two')
+      const config = await readFile(path.join(workspace, '.git', 'config'), 'utf8')
+      assert.doesNotMatch(config, new RegExp(secret), 'nothing of it written into the checkout')
+    } finally {
+      await removeWorkspace(workspace)
+    }
+    assert.ok(remote.requests.some((request) => request.authorized))
+  })
+
+  test('without them, or with wrong ones, it is SourceUnavailable and the error shows no secret', async () => {
+    await assert.rejects(resolveCommit(remote.url('app.git'), 'main', local), {
+      code: 'GILGAL_SOURCE_UNAVAILABLE',
+    })
+    const wrong = { ...local, credentials: { username: 'deploy', password: 'wrong-secret' } }
+    await assert.rejects(resolveCommit(remote.url('app.git'), 'main', wrong), (error: unknown) => {
+      assert.ok(error instanceof SourceError)
+      assert.doesNotMatch(error.message, /wrong-secret|ZGVwbG95/)
+      return true
+    })
+  })
 })

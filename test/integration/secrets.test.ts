@@ -80,3 +80,59 @@ test('the authorization header is redacted from logs', async () => {
   await app.inject({ method: 'GET', url: '/api/auth/me', headers: user.auth })
   assert.ok(!logged.includes(user.accessToken))
 })
+
+test('git credentials: never in a URL, write-only, bound to their URL, and never part of a deploy', async () => {
+  const token = 'ghp_GIT_TOKEN_NEVER_SHOWN_4'
+  const api = client(app, user)
+  const inUrl = await api.post('/api/projects', {
+    name: 'in-url',
+    spec: { repository: { url: `https://deploy:${token}@git.example.com/r.git` } },
+  })
+  assert.equal(inUrl.statusCode, 422)
+  assert.equal(inUrl.json().errors[0].path, '/spec/repository/url')
+
+  const url = 'https://git.example.com/private.git'
+  const created = await api.post('/api/projects', {
+    name: 'private-repo',
+    spec: { repository: { url, credentials: { username: 'deploy', password: token } } },
+  })
+  assert.equal(created.statusCode, 201, created.body)
+  const environment = await api.post('/api/projects/private-repo/environments', { name: 'production' })
+  assert.equal(environment.statusCode, 201, environment.body)
+  const bodies = [
+    created.body,
+    environment.body,
+    (await api.get('/api/projects/private-repo')).body,
+    (await api.get('/api/projects/private-repo/deployments')).body,
+  ]
+  assert.deepEqual(created.json().spec.repository.credentials, { username: 'deploy' })
+  assert.deepEqual(JSON.parse(bodies[3]!).items[0].spec.source.git.credentials, { username: 'deploy' })
+  for (const body of bodies) assert.ok(!body.includes(token), 'the token in an answer')
+  assert.ok(!logged.includes(token), 'the token in the log')
+  const { rows } = await db.pool.query(`select spec from projects where name = 'private-repo'`)
+  assert.match(rows[0].spec.repository.credentials.password, /^gse1:/, 'stored sealed')
+
+  // Left out, the password is kept for the same URL and username; for another URL it must be given.
+  const kept = await api.put('/api/projects/private-repo', {
+    spec: { repository: { url, credentials: { username: 'deploy' } } },
+  })
+  assert.equal(kept.statusCode, 200, kept.body)
+  const moved = await api.put('/api/projects/private-repo', {
+    spec: { repository: { url: 'https://elsewhere.example.com/r.git', credentials: { username: 'deploy' } } },
+  })
+  assert.equal(moved.statusCode, 422)
+  assert.equal(moved.json().errors[0].path, '/spec/repository/credentials/password')
+
+  const deploy = await api.post('/api/projects/private-repo/deployments', {
+    environment: 'production',
+    source: { git: { url, credentials: { username: 'deploy', password: token } } },
+  })
+  assert.equal(deploy.statusCode, 422, 'a deploy stores its source as sent: no password in it')
+  const ssh = await api.put('/api/projects/private-repo', {
+    spec: {
+      repository: { url: 'ssh://git@git.example.com/r.git', credentials: { username: 'git', password: 'x' } },
+    },
+  })
+  assert.equal(ssh.statusCode, 422)
+  assert.match(ssh.json().errors[0].message, /for https remotes/)
+})

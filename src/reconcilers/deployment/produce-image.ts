@@ -14,7 +14,7 @@ import { fetchCommit, resolveCommit } from '../../source/git.js'
 import type { BuildState } from '../../store/deployments.js'
 import { recordDetectedFramework } from '../../store/projects.js'
 import type { Pool } from '../../store/pool.js'
-import { registryAuth } from './credentials.js'
+import { gitAuth, registryAuth } from './credentials.js'
 import type { DeploymentLogWriter } from './log-writer.js'
 
 // The schema's build defaults under what the row holds: a row written by hand, or by an older Gilgal,
@@ -134,7 +134,13 @@ async function buildFromGit(
   log: DeploymentLogWriter,
   onWorkspace: (dir: string) => void,
 ): Promise<ProducedImage & { commit: string }> {
-  const options = { allowLocal: deps.allowLocalSources, allowPrivate: deps.allowPrivateSources, signal }
+  const credentials = gitAuth(git.credentials, deps.secretKeys, git.url)
+  const options = {
+    allowLocal: deps.allowLocalSources,
+    allowPrivate: deps.allowPrivateSources,
+    signal,
+    ...(credentials ? { credentials } : {}),
+  }
   log.write('system', `resolving ${git.ref} in ${git.url}`)
   const commit = await resolveCommit(git.url, git.ref, options)
   log.write('system', `fetching ${commit.slice(0, 12)}`)
