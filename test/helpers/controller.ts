@@ -28,7 +28,11 @@ export interface TestController {
  * Its Docker objects carry an installation label of their own (`GILGAL_INSTANCE`), so it sees, and
  * collects, nothing of other tests; local sources and local images are allowed, as on a laptop.
  */
-export async function startTestController(db: TestDatabase, name: string): Promise<TestController> {
+export async function startTestController(
+  db: TestDatabase,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<TestController> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `gilgal-${name}-`))
   const instance = `t-${testEnv().runId}-${name}`
   const config = parseConfig({
@@ -37,6 +41,7 @@ export async function startTestController(db: TestDatabase, name: string): Promi
     GILGAL_ALLOW_LOCAL_SOURCES: 'true',
     GILGAL_BASE_IMAGE_NODE: LOCAL_BASE.node,
     GILGAL_BASE_IMAGE_STATIC: LOCAL_BASE.static,
+    ...env,
   })
   const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST), ownership(instance))
   const builds = new PQueue({ concurrency: 1 })
