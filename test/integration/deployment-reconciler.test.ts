@@ -142,13 +142,18 @@ describe('a prebuilt image', () => {
     assert.deepEqual(fake.mutations()[1]!.args[0], 'abcd:latest')
   })
 
-  test('that no registry gives runs from the engine only when local images are allowed, and never another project’s build', async () => {
+  test('that no registry gives runs from the engine only when local images are allowed, and never another project’s build or pull', async () => {
     fake.addImage('local-only:1', { id: 'sha256:mine', exposedPort: 8080, digests: [] })
     fake.addImage('gilgal/theirs:abc', {
       id: 'sha256:theirs',
       exposedPort: 8080,
       builtFor: randomUUID(),
       digests: [],
+    })
+    fake.addImage('private.example.com/theirs:1', {
+      id: 'sha256:pulled-by-another',
+      exposedPort: 8080,
+      digests: [`private.example.com/theirs@sha256:${'e'.repeat(64)}`],
     })
     const allowed = await world.revision({ image: 'local-only:1' })
     await reconcile(allowed)
@@ -157,9 +162,12 @@ describe('a prebuilt image', () => {
     await reconcile(refused, { allowLocalImages: false })
     const theirs = await world.revision({ image: 'gilgal/theirs:abc' })
     await reconcile(theirs)
+    const pulledByAnother = await world.revision({ image: 'private.example.com/theirs:1' })
+    await reconcile(pulledByAnother)
     for (const [id, why] of [
       [refused, /could not pull local-only:1: not found/],
       [theirs, /the engine's copy was built for another project/],
+      [pulledByAnother, /the engine's copy came from a registry/],
     ] as const) {
       const status = await world.statusOf(id)
       assert.deepEqual([status.phase, status.reason, status.imageId], ['Failed', 'ImageNotFound', undefined])

@@ -110,7 +110,10 @@ async function usePrebuilt(
   }
 }
 
-/** No registry gives the image: the engine's copy, when the operator allows it and it is not another project's build. */
+/**
+ * No registry gives the image: the engine's copy, when the operator allows it, if it exists only on
+ * this engine (no registry digest) and is not Gilgal's build for another project.
+ */
 async function useLocalImage(
   deps: ImageSourceDeps,
   state: BuildState,
@@ -122,6 +125,10 @@ async function useLocalImage(
   if (!local) throw pullError
   if (local.builtFor !== undefined && local.builtFor !== state.projectId)
     throw new ImagePullError(ref, "no registry gives it, and the engine's copy was built for another project")
+  // Pulled by somebody, from a registry that does not give it to this project now (private, say):
+  // the engine's copy is not "present only locally", and not this project's to run.
+  if (local.digests.length > 0)
+    throw new ImagePullError(ref, `${pullError.message}; the engine's copy came from a registry`)
   log.write('system', `no registry gives ${ref}: using the engine's copy (GILGAL_ALLOW_LOCAL_IMAGES)`)
   return { imageId: local.id, imageTag: ref, pulled: false }
 }
