@@ -26,7 +26,10 @@ export function resolveSource(
   const git = { ...repository, ...envSource?.git }
   if (!git.url) return undefined
   // Credentials go with the URL they were given with: the environment's own, or else the project's.
-  const credentials = envSource?.git.url ? envSource.git.credentials : repository?.credentials
+  const own = envSource?.git.url !== undefined && envSource.git.url !== repository?.url
+  const credentials = own
+    ? envSource.git.credentials
+    : (envSource?.git.credentials ?? repository?.credentials)
   return {
     git: {
       url: git.url,

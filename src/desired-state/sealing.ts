@@ -105,9 +105,8 @@ export function publicSpec(
 ): Record<string, unknown> & { secretEnv?: string[] } {
   const visible: Record<string, unknown> = { ...spec }
   const git = 'source' in spec ? gitOf(spec.source) : undefined
-  if (git?.credentials) visible.source = { git: withoutPassword(git) }
-  if ('repository' in spec && spec.repository?.credentials)
-    visible.repository = withoutPassword(spec.repository)
+  if (git) visible.source = { git: withoutPassword(git) }
+  if ('repository' in spec && spec.repository) visible.repository = withoutPassword(spec.repository)
   if ('secretEnv' in spec && spec.secretEnv !== undefined)
     visible.secretEnv = Object.keys(spec.secretEnv).sort()
   if ('registries' in spec && spec.registries) {
@@ -117,5 +116,12 @@ export function publicSpec(
 }
 
 function withoutPassword(git: GitSource): GitSource {
-  return git.credentials ? { ...git, credentials: { username: git.credentials.username } } : git
+  const url = git.url && redactUrl(git.url)
+  const credentials = git.credentials && { username: git.credentials.username }
+  return { ...git, ...(url ? { url } : {}), ...(credentials ? { credentials } : {}) }
+}
+
+/** A URL as stored by a Gilgal that still took credentials in it: whatever precedes `@` is not shown. */
+function redactUrl(url: string): string {
+  return url.replace(/^(https:\/\/|ssh:\/\/)[^/]*@/, '$1***@')
 }

@@ -6,6 +6,9 @@ import { ValidationError } from '../errors.js'
 // manifests with 200 variables each has about 100,000 keys and items.
 export const MAX_DEPTH = 32
 export const MAX_NODES = 100_000
+// One spec: 200 variables, 200 secrets, 32 labels and the rest come to well under a thousand. A REST
+// write is validated on the event loop, so its bound keeps that cheap (apply is read on a worker).
+export const MAX_SPEC_NODES = 5_000
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const BAD_YAML = 'GILGAL_BAD_YAML'
@@ -51,12 +54,15 @@ export function checkYamlShape(document: Document, where: string, budget: { node
 
 /**
  * Refuses what plain data must not hold, at any depth: keys that could reach an object's prototype,
- * and nesting deeper than MAX_DEPTH. Iterative, so no input can exhaust the stack.
+ * nesting deeper than MAX_DEPTH, and more than `maxNodes` keys and items. Iterative, so no input can
+ * exhaust the stack, and bounded, so no input costs more than the bound.
  */
-export function assertPlainData(value: unknown, path: string): void {
+export function assertPlainData(value: unknown, path: string, maxNodes = MAX_NODES): void {
   const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path, depth: 0 }]
+  let nodes = 0
   for (let entry = stack.pop(); entry; entry = stack.pop()) {
     if (entry.depth > MAX_DEPTH) refuse(entry.path, `is nested deeper than ${MAX_DEPTH} levels`)
+    if (++nodes > maxNodes) refuse(path, `holds more than ${maxNodes} keys and items`)
     const { value: current } = entry
     if (Array.isArray(current)) {
       current.forEach((item, index) =>

@@ -11,7 +11,7 @@ import type {
 } from '../model/specs.js'
 import { formatMemory, parseMemory } from '../model/units.js'
 import { validateManifest, validateSpec } from './schemas.js'
-import { assertPlainData } from './shape.js'
+import { assertPlainData, MAX_SPEC_NODES } from './shape.js'
 
 /** What this server accepts in a spec: local git sources or not, and the bounds of one container. */
 export interface WritePolicy {
@@ -105,7 +105,7 @@ function validateOne(document: unknown, index: number, policy: WritePolicy): Man
 
 /** An Environment spec of a REST write: validated, defaults filled in. */
 export function validateEnvironmentSpec(input: unknown, policy: WritePolicy): EnvironmentManifestSpec {
-  assertPlainData(input, '/spec')
+  assertPlainData(input, '/spec', MAX_SPEC_NODES)
   assertNoIsolationEscape(input, '/spec')
   const spec = validateSpec('Environment', structuredClone(input ?? {}))
   const errors: FieldError[] = []
@@ -116,7 +116,7 @@ export function validateEnvironmentSpec(input: unknown, policy: WritePolicy): En
 
 /** A Project spec of a REST write: validated, defaults filled in. */
 export function validateProjectSpec(input: unknown, policy: WritePolicy): ProjectSpec {
-  assertPlainData(input, '/spec')
+  assertPlainData(input, '/spec', MAX_SPEC_NODES)
   const spec = validateSpec('Project', structuredClone(input ?? {}))
   const errors: FieldError[] = []
   checkProjectSpec(spec, policy, errors, '/spec')
@@ -126,7 +126,7 @@ export function validateProjectSpec(input: unknown, policy: WritePolicy): Projec
 
 /** The source a deploy request names instead of the environment's (already schema-checked). */
 export function validateDeploySource(source: Source | undefined, policy: WritePolicy): void {
-  assertPlainData(source, '/source')
+  assertPlainData(source, '/source', MAX_SPEC_NODES)
   const errors: FieldError[] = []
   checkSource(source, policy, errors, '/source', false)
   throwIfAny(errors, 'the source is invalid')

@@ -25,8 +25,9 @@ for (const [network, prefix] of [
 ] as const)
   PRIVATE.addSubnet(network, prefix, 'ipv4')
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // ::, ::1 and the IPv4-compatible addresses
+  ['64:ff9b::', 96], // NAT64: an IPv4 address behind a gateway
+  ['2002::', 16], // 6to4: the same
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
@@ -45,13 +46,18 @@ export function isPrivateAddress(address: string): boolean {
 
 /**
  * The addresses `host` resolves to, once each is known not to be private (unless `allowPrivate`).
- * A name that does not resolve is no address to refuse: the connection fails by itself. Pin the
- * connection to the answer where the client allows it, or a second lookup could answer otherwise.
+ * Pin the connection to the answer where the client allows it, or a second lookup could answer
+ * otherwise.
  */
 export async function resolvePublic(host: string, allowPrivate: boolean): Promise<string[]> {
   if (allowPrivate) return []
   const bare = host.replace(/^\[(.*)\]$/, '$1')
-  const answers = await lookup(bare, { all: true, verbatim: true }).catch(() => [])
+  // A name that does not resolve here is refused too: the client's own lookup could answer otherwise.
+  const answers = await lookup(bare, { all: true, verbatim: true }).catch(() => {
+    throw new OutboundRefusedError(
+      `${host} does not resolve, so it cannot be checked (GILGAL_ALLOW_PRIVATE_SOURCES=false)`,
+    )
+  })
   const addresses = answers.map((answer) => answer.address)
   const refused = addresses.find(isPrivateAddress)
   if (refused) {

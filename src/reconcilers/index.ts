@@ -44,6 +44,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       pool,
       runtime,
       secretKeys: secrets.secretKeys,
+      bounds: config.limits,
       metrics: deps.metrics,
       namePrefix,
     }),

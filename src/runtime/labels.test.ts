@@ -16,3 +16,10 @@ test('an installation owns only its own objects: with an instance name, and with
     "a named installation's",
   )
 })
+
+test('without an instance name, objects say so with an empty label, which no image can take away', () => {
+  const unnamed = ownership()
+  assert.deepEqual(unnamed.labels, { [LABELS.managed]: 'true', [LABELS.instance]: '' })
+  assert.deepEqual(unnamed.filters, ['dev.gilgal.managed=true'])
+  assert.equal(unnamed.owns({ [LABELS.managed]: 'true', [LABELS.instance]: '' }), true)
+})

@@ -25,15 +25,14 @@ export interface Ownership {
 }
 
 export function ownership(instance?: string): Ownership {
-  const labels: Record<string, string> = {
-    [LABELS.managed]: 'true',
-    ...(instance ? { [LABELS.instance]: instance } : {}),
-  }
+  // Always set, empty without an instance: a label an image carries (`LABEL dev.gilgal.instance=x`)
+  // would otherwise pass to its containers and hide them from this installation.
+  const labels: Record<string, string> = { [LABELS.managed]: 'true', [LABELS.instance]: instance ?? '' }
   return {
     labels,
-    filters: Object.entries(labels).map(([key, value]) => `${key}=${value}`),
-    // Docker cannot filter on a label's absence, so an instance-less install checks after listing.
-    owns: (objectLabels = {}) =>
-      instance ? objectLabels[LABELS.instance] === instance : objectLabels[LABELS.instance] === undefined,
+    filters: [MANAGED_FILTER, ...(instance ? [`${LABELS.instance}=${instance}`] : [])],
+    // Docker cannot filter on a label's absence, so an instance-less install checks after listing;
+    // objects made before the label was always set carry none, which means the same.
+    owns: (objectLabels = {}) => (objectLabels[LABELS.instance] ?? '') === (instance ?? ''),
   }
 }

@@ -86,6 +86,11 @@ export interface ImageBuild {
   cpus?: number
   /** Paths (relative to the context) never sent to the engine, whatever .dockerignore says. */
   exclude?: string[]
+  /**
+   * Pull every FROM image from its registry rather than take the engine's copy, which may be an image
+   * another project built or pulled (and the engine resolves an id prefix in FROM).
+   */
+  pull?: boolean
   /** Aborting it cancels the build in the engine. */
   signal?: AbortSignal
 }

@@ -21,7 +21,7 @@ export interface GitOptions {
 
 // As the schema's gitUrl: no credentials in a URL (they would be stored, shown and logged with it).
 const REMOTE =
-  /^(https:\/\/(?![^/]*@)[A-Za-z0-9]|ssh:\/\/(?![^/@]*:[^/@]*@)[A-Za-z0-9]|git@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9~_./])[^\s]*$/
+  /^(https:\/\/(?![^/]*@)[A-Za-z0-9]|ssh:\/\/(?![^/]*:[^/]*@)[A-Za-z0-9]|git@[A-Za-z0-9][A-Za-z0-9.-]*:[A-Za-z0-9~_./])[^\s]*$/
 const LOCAL = /^(file:\/\/\/|\/)[^\s]*$/
 const REF = /^(?!-)(?!\/)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/
 const COMMIT = /^[0-9a-f]{40}$/
@@ -177,11 +177,23 @@ async function checkRemote(url: string, options: GitOptions): Promise<string[]> 
 
 /** The host (and port) of a remote: https://host[:port]/…, ssh://[user@]host[:port]/…, user@host:path. */
 function remoteHost(url: string): { host: string; port: number } {
+  let host: string
+  let port = 22
   if (url.startsWith('https://') || url.startsWith('ssh://')) {
     const parsed = new URL(url)
-    return { host: parsed.hostname, port: Number(parsed.port) || (url.startsWith('https://') ? 443 : 22) }
+    host = parsed.hostname
+    port = Number(parsed.port) || (url.startsWith('https://') ? 443 : 22)
+  } else {
+    host = url.slice(url.indexOf('@') + 1, url.indexOf(':'))
   }
-  return { host: url.slice(url.indexOf('@') + 1, url.indexOf(':')), port: 22 }
+  // git decodes %-escapes in an ssh host that the URL parser keeps (`%31%32%37.0.0.1`): only a plain
+  // name or address is checked, and so only one is fetched from.
+  if (!/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])$/.test(host))
+    throw new SourceError(
+      `git remote host ${JSON.stringify(host)} is not a plain host name`,
+      'GILGAL_SOURCE_REFUSED',
+    )
+  return { host, port }
 }
 
 export async function removeWorkspace(workspace: string): Promise<void> {

@@ -193,6 +193,8 @@ export interface BuildState {
   cancelRequested: boolean
   /** The project's registry credentials (passwords sealed). */
   registries: RegistryCredentials[]
+  /** The status of the revision its environment runs now, if any. */
+  activeStatus?: DeploymentStatus
 }
 
 interface BuildRow {
@@ -206,13 +208,16 @@ interface BuildRow {
   status: DeploymentStatus
   cancel_requested: boolean
   registries: RegistryCredentials[] | null
+  active_status: DeploymentStatus | null
 }
 
 export async function readBuildState(pool: Pool, id: string): Promise<BuildState | undefined> {
   const { rows } = await pool.query<BuildRow>(
     prepared(
       `select d.id, d.project_id, p.name as project_name, d.environment_id, d.revision, d.generation, d.spec, d.status,
-              d.cancel_requested_at is not null as cancel_requested, p.spec->'registries' as registries
+              d.cancel_requested_at is not null as cancel_requested, p.spec->'registries' as registries,
+              (select a.status from deployments a where a.environment_id = d.environment_id and a.phase = 'Active'
+                limit 1) as active_status
          from deployments d join projects p on p.id = d.project_id where d.id = $1`,
       [id],
     ),
@@ -230,6 +235,7 @@ export async function readBuildState(pool: Pool, id: string): Promise<BuildState
       status: row.status,
       cancelRequested: row.cancel_requested,
       registries: row.registries ?? [],
+      activeStatus: row.active_status ?? undefined,
     }
   )
 }

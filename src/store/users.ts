@@ -63,6 +63,12 @@ export async function hasAnyUser(client: PoolClient): Promise<boolean> {
   return (rowCount ?? 0) > 0
 }
 
+/** Whether anybody has an account yet, without a lock (a first check before costly work). */
+export async function anyUserExists(db: Db): Promise<boolean> {
+  const { rowCount } = await db.query('select 1 from users limit 1')
+  return (rowCount ?? 0) > 0
+}
+
 // Any constant works; every Gilgal process must use the same one ("users1" in ASCII).
 const FIRST_USER_LOCK_KEY = '126588052861745'
 

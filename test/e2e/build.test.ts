@@ -110,3 +110,41 @@ test('aborting cancels the build within 2 s and leaves no build container behind
     { timeoutMs: 15_000 },
   )
 })
+
+test("a Dockerfile that sets Gilgal's own labels, even through a build arg, fails and leaves no image", async () => {
+  const tag = `gilgal-test/build-forged:${runId}`
+  const request = build('build-forged', ['ARG KEY', 'LABEL ${KEY}=someone-else'], {
+    buildArgs: { KEY: 'dev.gilgal.project' },
+  })
+  await assert.rejects(
+    runtime.buildImage(request, () => undefined),
+    (error: unknown) => {
+      assert.ok(error instanceof BuildError)
+      assert.match(error.message, /sets Gilgal's own labels \(dev\.gilgal\.project\)/)
+      return true
+    },
+  )
+  await assert.rejects(docker.getImage(tag).inspect(), /no such image/i)
+})
+
+test("with pull, a FROM image the engine holds but no registry gives is not used: another project's image stays out of reach", async () => {
+  const request = {
+    ...build('build-pull', []),
+    dockerfile: 'FROM gilgal-test/busybox:1\nRUN ["/bin/busybox", "true"]\n',
+    pull: true,
+  }
+  await assert.rejects(
+    runtime.buildImage(request, () => undefined),
+    (error: unknown) => {
+      assert.ok(error instanceof BuildError, String(error))
+      assert.match(error.message, /pull|denied|not found|no such host|lookup/i)
+      return true
+    },
+  )
+  const local = { ...request, pull: false, tag: `gilgal-test/build-local:${runId}` }
+  assert.match(
+    await runtime.buildImage(local, () => undefined),
+    /^sha256:/,
+    'without pull, the engine copy serves',
+  )
+})

@@ -233,3 +233,26 @@ test('a container runs as the user its environment asks for, without the capabil
     await runtime.removeContainer(id, projectId)
   }
 })
+
+test('an image that carries an installation label cannot hide its containers from this installation', async () => {
+  const disguised = `gilgal-test/disguised:${runId}`
+  await buildBusyboxImage(
+    disguised,
+    'disguised\n',
+    testLabels({ [LABELS.instance]: 'elsewhere', [LABELS.managed]: 'false' }),
+  )
+  const environmentId = randomUUID()
+  const id = await runtime.createContainer({
+    name: `gilgal-test-disguised-${runId}`,
+    image: disguised,
+    labels: projectLabels({ [LABELS.environment]: environmentId }),
+  })
+  try {
+    assert.deepEqual(
+      (await runtime.listManaged({ environmentId })).map((c) => c.id),
+      [id],
+    )
+  } finally {
+    await runtime.removeContainer(id, projectId)
+  }
+})

@@ -88,6 +88,7 @@ export async function createRolloutWorld(
         pool: world.db.pool,
         runtime,
         secretKeys: TEST_SECRET_KEYS,
+        bounds: { memoryBytes: 4 * 1024 ** 3, cpus: 2 },
         metrics,
       })
       let running = true

@@ -367,6 +367,50 @@ describe('hostile input', () => {
     assert.ok(longest < 300, `the event loop stalled for ${Math.round(longest)} ms`)
   })
 
+  test('one user sending large bodies as fast as allowed delays another by one read at most', async () => {
+    const flooder = await registerUser(app)
+    const labels = Array.from({ length: 70_000 }, (_, i) => `    l${i}: v`).join('\n')
+    const large = `apiVersion: gilgal.dev/v1\nkind: Project\nmetadata:\n  name: flood\n  labels:\n${labels}\n`
+    const order: string[] = []
+    const send = (who: string, sender: TestUser, body: string) =>
+      app
+        .inject({
+          method: 'POST',
+          url: '/api/apply',
+          headers: { ...sender.auth, 'content-type': 'application/yaml' },
+          payload: body,
+        })
+        .then((response) => (order.push(who), response))
+    const flood = [1, 2, 3, 4].map((n) => send(`flood ${n}`, flooder, large))
+    const small = send('small', user, manifests('fair'))
+    const [answered] = await Promise.all([small, ...flood])
+    assert.equal(answered.statusCode, 200, answered.body)
+    assert.ok(
+      order.indexOf('small') <= 1,
+      `the small apply waited for ${order.indexOf('small')} large ones: ${order}`,
+    )
+  })
+
+  test('a REST spec is bounded too: it is validated on the event loop', async () => {
+    const project = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/projects',
+        headers: user.auth,
+        payload: { name: 'rest-bound' },
+      })
+    ).json()
+    const spec = Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`unknown${i}`, 'x']))
+    const response = await app.inject({
+      method: 'POST',
+      url: `/api/projects/${project.metadata.id}/environments`,
+      headers: user.auth,
+      payload: { name: 'wide', spec },
+    })
+    assert.equal(response.statusCode, 422)
+    assert.match(response.json().detail, /holds more than 5000 keys and items/)
+  })
+
   test('a read-only key cannot apply', async () => {
     const key = (
       await app.inject({

@@ -175,6 +175,26 @@ describe('a prebuilt image', () => {
     }
   })
 
+  test('whose registry does not answer keeps the image its environment runs, for a change of configuration', async () => {
+    fake.registry.set('shop:outage', { id: 'sha256:before-outage', exposedPort: 8080 })
+    const first = await world.revision({ image: 'shop:outage' })
+    await reconcile(first)
+    await world.db.pool.query(
+      `update deployments set status = status || '{"phase":"Active"}' where id = $1`,
+      [first],
+    )
+    fake.registry.delete('shop:outage') // the registry is away
+    const second = await world.revision({ image: 'shop:outage', env: { NEW: 'setting' } })
+    await reconcile(second)
+    const status = await world.statusOf(second)
+    assert.equal(status.imageId, 'sha256:before-outage', JSON.stringify(status))
+    assert.equal(status.imageDigest, `shop@sha256:${'d'.repeat(64)}`)
+    await world.db.pool.query(
+      `update deployments set status = status || '{"phase":"Superseded"}' where id = $1`,
+      [first],
+    )
+  })
+
   test("from a registry inside this server's networks is refused unless the operator allows it", async () => {
     fake.registry.set('127.0.0.1:5000/shop:1', { id: 'sha256:inside', exposedPort: undefined })
     fake.calls.length = 0

@@ -128,6 +128,20 @@ test('git credentials: never in a URL, write-only, bound to their URL, and never
     source: { git: { url, credentials: { username: 'deploy', password: token } } },
   })
   assert.equal(deploy.statusCode, 422, 'a deploy stores its source as sent: no password in it')
+  const sshPassword = await api.put('/api/projects/private-repo', {
+    spec: { repository: { url: 'ssh://a@b:c@git.example.com/r.git' } },
+  })
+  assert.equal(sshPassword.statusCode, 422, 'a password in an ssh URL, behind a second @')
+  const restated = await api.put(`/api/environments/${environment.json().metadata.id}`, {
+    spec: { source: { git: { url, ref: 'release' } } },
+  })
+  assert.equal(restated.statusCode, 200, restated.body)
+  const [latest] = (await api.get('/api/projects/private-repo/deployments')).json().items
+  assert.deepEqual(
+    latest.spec.source.git.credentials,
+    { username: 'deploy' },
+    "the project's, for its own URL",
+  )
   const ssh = await api.put('/api/projects/private-repo', {
     spec: {
       repository: { url: 'ssh://git@git.example.com/r.git', credentials: { username: 'git', password: 'x' } },

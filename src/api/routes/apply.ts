@@ -78,7 +78,12 @@ export async function applyRoutes(
     async (request) => {
       const { dryRun, prune } = request.query
       const format = request.headers['content-type']?.startsWith(JSON_TYPE) ? 'json' : 'yaml'
-      const manifests = await deps.reader.read(request.body, format, deps.writePolicy)
+      const manifests = await deps.reader.read(
+        request.body,
+        format,
+        deps.writePolicy,
+        request.principal.userId,
+      )
       const items = await runWrite(deps, request, 'apply', (ctx) => applyManifests(ctx, manifests, prune), {
         dryRun,
       })

@@ -89,13 +89,11 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     },
     async (request, reply) => {
       assertPasswordAcceptable(request.body.password)
+      // Checked before the costly hash too (and again under the lock below, for the race of the first).
+      if (deps.registration === 'closed' && (await users.anyUserExists(pool))) throw registrationClosed()
       const passwordHash = await passwords.hash(request.body.password)
       const session = await withTransaction(pool, async (client) => {
-        if (deps.registration === 'closed' && (await users.hasAnyUser(client)))
-          throw new ForbiddenError(
-            'registration is closed on this server: ask its operator for an account',
-            'GILGAL_REGISTRATION_CLOSED',
-          )
+        if (deps.registration === 'closed' && (await users.hasAnyUser(client))) throw registrationClosed()
         const user = await users.insertUser(client, { ...request.body, passwordHash })
         return issueSession(client, user)
       })
@@ -217,6 +215,13 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
         }),
       )
     },
+  )
+}
+
+function registrationClosed(): ForbiddenError {
+  return new ForbiddenError(
+    'registration is closed on this server: ask its operator for an account',
+    'GILGAL_REGISTRATION_CLOSED',
   )
 }
 

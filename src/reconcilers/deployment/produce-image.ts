@@ -105,9 +105,33 @@ async function usePrebuilt(
     )
     return { imageId, imageTag: image, pulled: true, ...(digest ? { imageDigest: digest } : {}) }
   } catch (error) {
-    if (!(error instanceof ImagePullError) || !deps.allowLocalImages) throw error
+    if (!(error instanceof ImagePullError)) throw error
+    const running = await imageRunning(deps, state, image)
+    if (running) {
+      log.write(
+        'system',
+        `${error.message}: keeping the image this environment runs (${running.imageDigest})`,
+      )
+      return { ...running, imageTag: image, pulled: false }
+    }
+    if (!deps.allowLocalImages) throw error
     return useLocalImage(deps, state, ref, error, log)
   }
+}
+
+/**
+ * The image the environment's Active revision pulled for the same reference, while the engine has
+ * it: the project's own, so a registry that does not answer now (an outage, a rate limit) does not
+ * fail a change that only touches configuration.
+ */
+async function imageRunning(
+  deps: ImageSourceDeps,
+  state: BuildState,
+  image: string,
+): Promise<{ imageId: string; imageDigest: string } | undefined> {
+  const { imageId, imageTag, imageDigest } = state.activeStatus ?? {}
+  if (!imageId || !imageDigest || imageTag !== image) return undefined
+  return (await deps.runtime.findImage(imageId)) ? { imageId, imageDigest } : undefined
 }
 
 /**
@@ -177,6 +201,8 @@ async function buildFromGit(
       // As `docker build <git url>` does: the checkout's own .git is not the app's. Sent, it would
       // also change every build's context (a fresh clone's index differs) and defeat the layer cache.
       exclude: ['.git'],
+      // FROM takes the registry's image, never whatever the engine holds, unless local images are allowed.
+      pull: !deps.allowLocalImages,
       signal,
     },
     (line) => log.write(line.stream, line.message),

@@ -5,6 +5,7 @@ import { sealSecret, secretEnvContext } from '../../crypto/secret-box.js'
 import { parseMemory } from '../../model/units.js'
 import { containerSpecFor, portOf } from './containers.js'
 
+const bounds = { memoryBytes: 4 * 1024 ** 3, cpus: 2 }
 const keys = parseSecretKeys(`k:${Buffer.alloc(32, 3).toString('base64')}`)
 
 test("a replica's container: deterministic name, labels, env with its secrets opened, limits", () => {
@@ -34,6 +35,7 @@ test("a replica's container: deterministic name, labels, env with its secrets op
     },
     index: 2,
     secretKeys: keys,
+    bounds,
   })
   assert.equal(spec.name, 'gilgal-shop--production-r7-2')
   assert.deepEqual(spec.labels, {
@@ -75,6 +77,32 @@ test('a revision written without resources still runs limited, with the schema d
     },
     index: 0,
     secretKeys: keys,
+    bounds,
   })
   assert.deepEqual([spec.memoryBytes, spec.cpus], [512 * 1024 ** 2, 0.5])
+})
+
+test('limits from before the bounds (a rollback, lowered GILGAL_MAX_*) run clamped within them, never unlimited', () => {
+  const limited = (resources: { memory: string; cpus: number }) =>
+    containerSpecFor({
+      project: { id: 'p1', name: 'shop' },
+      environment: { id: 'e1', name: 'production' },
+      revision: {
+        id: 'd1',
+        revision: 1,
+        spec: { env: {}, secretEnv: {}, command: null, user: null, port: 8080, resources } as never,
+        status: { imageId: 'sha256:abc' },
+      },
+      index: 0,
+      secretKeys: keys,
+      bounds,
+    })
+  assert.deepEqual(
+    [limited({ memory: '0', cpus: 0 }).memoryBytes, limited({ memory: '0', cpus: 0 }).cpus],
+    [6 * 1024 ** 2, 0.01],
+  )
+  assert.deepEqual(
+    [limited({ memory: '64Gi', cpus: 64 }).memoryBytes, limited({ memory: '64Gi', cpus: 64 }).cpus],
+    [4 * 1024 ** 3, 2],
+  )
 })

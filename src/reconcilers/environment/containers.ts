@@ -2,6 +2,7 @@ import type { SecretKey } from '../../config/secrets.js'
 import { openSecret, secretEnvContext } from '../../crypto/secret-box.js'
 import { specDefaults } from '../../manifests/schemas.js'
 import type { DeploymentStatus, RevisionSpec, SealedValues } from '../../model/specs.js'
+import { MIN_CPUS, MIN_MEMORY_BYTES, type Limits } from '../../model/limits.js'
 import { parseMemory } from '../../model/units.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { ContainerSpec } from '../../runtime/runtime.js'
@@ -23,6 +24,8 @@ export interface ContainerContext {
   }
   index: number
   secretKeys: readonly SecretKey[]
+  /** GILGAL_MAX_MEMORY and GILGAL_MAX_CPUS, as they are now: a revision made under larger bounds runs within these. */
+  bounds: Pick<Limits, 'memoryBytes' | 'cpus'>
   /** `gilgal`, or `gilgal-<instance>` (GILGAL_INSTANCE): installations sharing an engine never collide. */
   namePrefix?: string
 }
@@ -61,8 +64,8 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
     port,
     publish: true,
     network: projectNetwork(project.name, prefix),
-    memoryBytes: parseMemory(resources.memory),
-    cpus: resources.cpus,
+    memoryBytes: clamp(parseMemory(resources.memory), MIN_MEMORY_BYTES, context.bounds.memoryBytes),
+    cpus: clamp(resources.cpus, MIN_CPUS, context.bounds.cpus),
     ...(check?.exec
       ? {
           healthCheck: {
@@ -75,6 +78,14 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
         }
       : {}),
   }
+}
+
+/**
+ * A limit within the bounds: validation refuses anything else on the way in, but a revision may be
+ * older than the bounds (a rollback to it, a lowered GILGAL_MAX_*), and 0 would mean no limit at all.
+ */
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(Math.max(Number.isFinite(value) ? value : min, min), max)
 }
 
 /** The environment's port, else the one the image EXPOSEs (recorded by the build), else 8080. */

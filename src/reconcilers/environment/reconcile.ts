@@ -2,6 +2,7 @@ import type { SecretKey } from '../../config/secrets.js'
 import type { Reconciler } from '../../controller/reconciler.js'
 import { specDefaults } from '../../manifests/schemas.js'
 import type { Metrics } from '../../metrics/registry.js'
+import type { Limits } from '../../model/limits.js'
 import type { HealthCheck } from '../../model/specs.js'
 import { DockerConflictError } from '../../runtime/errors.js'
 import type { FencedRuntime } from '../../runtime/fence.js'
@@ -21,6 +22,8 @@ export interface EnvironmentReconcilerDeps {
   pool: Pool
   runtime: FencedRuntime
   secretKeys: readonly SecretKey[]
+  /** GILGAL_MAX_MEMORY and GILGAL_MAX_CPUS: every container runs within them. */
+  bounds: Pick<Limits, 'memoryBytes' | 'cpus'>
   metrics?: Metrics
   /** Container and network names start with it (see containerSpecFor). */
   namePrefix?: string
@@ -200,6 +203,7 @@ async function createReplica(
     revision: { ...revision, status: { imageId, exposedPort: revision.status.exposedPort } },
     index,
     secretKeys: deps.secretKeys,
+    bounds: deps.bounds,
     namePrefix: deps.namePrefix,
   })
   try {

@@ -59,10 +59,38 @@ export async function buildImage(
     ...(build.target ? { target: build.target } : {}),
     ...(build.memoryBytes ? { memory: build.memoryBytes, memswap: build.memoryBytes } : {}),
     ...(build.cpus ? { cpuperiod: 100_000, cpuquota: Math.round(build.cpus * 100_000) } : {}),
+    ...(build.pull ? { pull: true } : {}),
     rm: true,
     forcerm: true,
   })) as NodeJS.ReadableStream & { destroy(): void }
-  return followBuild(docker, stream, build.signal, onLine)
+  const imageId = await followBuild(docker, stream, build.signal, onLine)
+  await assertOwnLabels(docker, imageId, build.labels)
+  return imageId
+}
+
+const OWN_LABEL = 'dev.gilgal.'
+
+/**
+ * Gilgal's labels on an image say whose it is, so a Dockerfile may not set them (a LABEL after ours,
+ * or one spelled through a build arg, would pass it off as another project's or installation's): an
+ * image whose dev.gilgal.* labels are not exactly the ones asked for is removed, and the build fails.
+ */
+async function assertOwnLabels(
+  docker: Docker,
+  imageId: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  const found = (await docker.getImage(imageId).inspect()).Config.Labels ?? {}
+  const keys = new Set(
+    [...Object.keys(found), ...Object.keys(labels)].filter((key) => key.startsWith(OWN_LABEL)),
+  )
+  const forged = [...keys].filter((key) => found[key] !== labels[key])
+  if (forged.length === 0) return
+  await docker
+    .getImage(imageId)
+    .remove()
+    .catch(() => undefined)
+  throw new BuildError(`the Dockerfile sets Gilgal's own labels (${forged.join(', ')}), which it may not`, [])
 }
 
 /** Follows the engine's build progress until the image id or a failure (or the signal) ends it. */
