@@ -33,7 +33,7 @@ const COMMIT = /^[0-9a-f]{40}$/
 export function assertSafeSource(url: string, ref: string, allowLocal: boolean): void {
   const local = LOCAL.test(url)
   if (!REMOTE.test(url) && !local)
-    throw new SourceError(`git URL ${JSON.stringify(url)} is not allowed`, 'GILGAL_SOURCE_REFUSED')
+    throw new SourceError(`git URL ${JSON.stringify(shown(url))} is not allowed`, 'GILGAL_SOURCE_REFUSED')
   if (local && !allowLocal) {
     throw new SourceError(
       'local git sources are refused (GILGAL_ALLOW_LOCAL_SOURCES=false)',
@@ -89,7 +89,7 @@ export async function resolveCommit(url: string, ref: string, options: GitOption
   try {
     listing = await git(['ls-remote', '--', url, ref, `refs/tags/${ref}^{}`], options, undefined, pinned)
   } catch (error) {
-    throw new SourceError(`cannot reach ${url}: ${firstLine(error)}`)
+    throw new SourceError(`cannot reach ${shown(url)}: ${firstLine(error)}`)
   }
   const refs = new Map(
     listing
@@ -102,7 +102,7 @@ export async function resolveCommit(url: string, ref: string, options: GitOption
     refs.get(`refs/heads/${ref}`) ??
     refs.get(`refs/tags/${ref}`) ??
     refs.get(ref)
-  if (!commit) throw new SourceError(`ref ${ref} not found in ${url}`)
+  if (!commit) throw new SourceError(`ref ${ref} not found in ${shown(url)}`)
   return commit
 }
 
@@ -129,7 +129,7 @@ export async function fetchCommit(
     await git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], options, workspace)
   } catch (error) {
     await removeWorkspace(workspace)
-    throw new SourceError(`cannot fetch ${commit.slice(0, 12)} from ${url}: ${firstLine(error)}`)
+    throw new SourceError(`cannot fetch ${commit.slice(0, 12)} from ${shown(url)}: ${firstLine(error)}`)
   }
   try {
     return { workspace, sourceDir: await sourceDirectory(workspace, subpath) }
@@ -194,6 +194,11 @@ function remoteHost(url: string): { host: string; port: number } {
       'GILGAL_SOURCE_REFUSED',
     )
   return { host, port }
+}
+
+/** A URL as messages show it: whatever precedes `@` in its authority (credentials, if any) is not. */
+function shown(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)[^/]*@/, '$1***@')
 }
 
 export async function removeWorkspace(workspace: string): Promise<void> {
