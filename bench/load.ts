@@ -4,12 +4,14 @@ import autocannon from 'autocannon'
 export interface Call {
   method?: string
   path: string
-  headers?: Record<string, string>
+  /** Or per request: several users' requests, say. */
+  headers?: Record<string, string> | ((index: number) => Record<string, string>)
   body?: (index: number) => string
 }
 
 /** Requests per second over `seconds` at `connections`, measured by autocannon (Fastify's own tool). */
 export async function throughput(port: number, call: Call, connections = 50, seconds = 5): Promise<number> {
+  if (typeof call.headers === 'function') throw new Error('throughput takes fixed headers')
   const result = await autocannon({
     url: `http://127.0.0.1:${port}${call.path}`,
     method: (call.method ?? 'GET') as 'GET',
@@ -64,7 +66,7 @@ export function send(port: number, call: Call, agent: Agent, index: number): Pro
         port,
         path: call.path,
         method: call.method ?? 'GET',
-        headers: call.headers,
+        headers: typeof call.headers === 'function' ? call.headers(index) : call.headers,
         agent,
       },
       (res) => {

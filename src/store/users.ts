@@ -79,15 +79,15 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserWithPa
   return rows[0] && toUser(rows[0])
 }
 
-/** `forUpdate` locks the row for the rest of the transaction: a user's writes then run one at a time. */
-export async function findUserById(
-  db: Db,
-  id: string,
-  forUpdate = false,
-): Promise<UserWithPassword | undefined> {
-  const lock = forUpdate ? 'for update' : ''
+/**
+ * `lock` holds the row for the rest of the transaction: a user's locking reads then run one at a time.
+ * It is the "no key update" lock, which the key-share locks of the transaction's own inserts (their
+ * foreign keys to the user) do not block: two writes of one user then queue here, not deadlock.
+ */
+export async function findUserById(db: Db, id: string, lock = false): Promise<UserWithPassword | undefined> {
+  const lockClause = lock ? 'for no key update' : ''
   const { rows } = await db.query<UserRow>(
-    prepared(`select ${columns} from users where id = $1 ${lock}`, [id]),
+    prepared(`select ${columns} from users where id = $1 ${lockClause}`, [id]),
   )
   return rows[0] && toUser(rows[0])
 }

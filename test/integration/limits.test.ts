@@ -119,6 +119,21 @@ describe('quotas of one user', () => {
       201,
     )
   })
+
+  test('writes of one user at once cannot pass a quota together: exactly the quota is created', async () => {
+    const api = client(app, await registerUser(app))
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 8 },
+        async (_, i) => (await api.post('/api/projects', { name: `race-${i}` })).statusCode,
+      ),
+    )
+    assert.deepEqual(
+      statuses.toSorted((a, b) => a - b),
+      [201, 201, 403, 403, 403, 403, 403, 403],
+    )
+    assert.equal((await api.get('/api/projects')).json().items.length, 2)
+  })
 })
 
 describe('the pace of one user', () => {
