@@ -177,7 +177,10 @@ async function killToHealthy(api: Api, server: RunningServer) {
   for (let i = 0; i < KILL_RUNS; i++) {
     await waitForUrl(server)
     const [victim] = await docker.listContainers({
-      filters: { label: ['dev.gilgal.instance=bench', 'dev.gilgal.revision'], name: ['bench-kill'] },
+      filters: {
+        label: ['dev.gilgal.instance=bench', 'dev.gilgal.revision'],
+        name: ['gilgal-bench-bench--kill-'],
+      },
     })
     const killedAt = performance.now()
     await docker.getContainer(victim!.Id).kill()
