@@ -8,7 +8,7 @@ import type { Quotas } from '../model/limits.js'
 import type { Pool } from '../store/pool.js'
 import { readUsage } from '../store/spec-tables.js'
 import { withTransaction } from '../store/tx.js'
-import { findUserById } from '../store/users.js'
+import { findUserById, lockUser } from '../store/users.js'
 
 /** What the resource routes need: the database, the keys that seal secrets, what specs may ask, the quotas. */
 export interface ResourceDeps {
@@ -48,7 +48,7 @@ export async function runWrite<T>(
         events: [],
       }
       const result = await work(ctx)
-      await findUserById(client, user.id, true)
+      await lockUser(client, user.id)
       assertWithinQuotas(before, await readUsage(client, user.id), deps.quotas)
       await flushEvents(ctx)
       return result

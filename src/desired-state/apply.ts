@@ -2,13 +2,12 @@ import { GilgalError, NotFoundError, ValidationError } from '../errors.js'
 import { diffSpecs, type Change } from '../manifests/diff.js'
 import { manifestPath, type Manifest } from '../manifests/validate.js'
 import { KINDS, type Kind } from '../model/kinds.js'
-import type { EnvironmentSpec, ProjectSpec } from '../model/specs.js'
 import * as environments from '../store/environments.js'
 import { findProject, type Project } from '../store/projects.js'
 import { deploy } from './deployments.js'
 import { createEnvironment, deleteEnvironment, updateEnvironment } from './environments.js'
 import { createProject, updateProject, type Action } from './projects.js'
-import { publicSpec } from './sealing.js'
+import { publicSpec, SEALED_PATHS, sealedParts, type StoredSpec } from './sealing.js'
 import type { WriteContext } from './write-context.js'
 
 export interface AppliedItem {
@@ -147,44 +146,16 @@ async function pruneEnvironments(ctx: WriteContext, manifests: Manifest[]): Prom
 }
 
 /** Field-level changes; write-only values are reported as changed or not, never shown. */
-type StoredSpec = ProjectSpec | EnvironmentSpec
-
 function specDiff(before: StoredSpec | undefined, after: StoredSpec): Change[] {
   const visible = (spec: StoredSpec | undefined) => {
     if (!spec) return undefined
     const { secretEnv: _hidden, ...rest } = publicSpec(spec)
     return rest
   }
-  const sealed = (spec: StoredSpec | undefined) => ({
-    secretEnv: (spec && 'secretEnv' in spec && spec.secretEnv) || {},
-    registries: passwordsOf(spec),
-    source: { git: { credentials: { password: gitPasswordOf(spec) } } },
-    repository: {
-      credentials: {
-        password: spec && 'repository' in spec ? spec.repository?.credentials?.password : undefined,
-      },
-    },
-  })
-  const secretPaths = [
-    '/spec/secretEnv',
-    '/spec/registries',
-    '/spec/source/git/credentials',
-    '/spec/repository/credentials',
-  ]
   return [
     ...diffSpecs(visible(before), visible(after)!),
-    ...diffSpecs(sealed(before), sealed(after), secretPaths),
+    ...diffSpecs(sealedParts(before), sealedParts(after), SEALED_PATHS),
   ]
-}
-
-function gitPasswordOf(spec: StoredSpec | undefined): string | undefined {
-  const source = spec && 'source' in spec ? spec.source : undefined
-  return source && 'git' in source ? source.git.credentials?.password : undefined
-}
-
-function passwordsOf(spec: StoredSpec | undefined): Record<string, string | null> {
-  const registries = (spec && 'registries' in spec && spec.registries) || []
-  return Object.fromEntries(registries.map((registry) => [registry.server, registry.password ?? null]))
 }
 
 /** Re-throws an error of one document with the document named in its message and paths. */

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { ConflictError, ValidationError } from '../errors.js'
 import { revisionName } from '../model/names.js'
 import { FINISHED_PHASES, isPhaseIn } from '../model/phases.js'
-import type { EnvironmentSpec, ResolvedSource, RevisionSpec, Source } from '../model/specs.js'
+import type { EnvironmentSpec, ResolvedSource, RevisionSpec, SnapshotField, Source } from '../model/specs.js'
 import * as deployments from '../store/deployments.js'
 import * as environments from '../store/environments.js'
 import type { Project } from '../store/projects.js'
@@ -96,8 +96,9 @@ export async function rollback(
  * environment keeps following its ref, and only the rollback's revision is pinned to the commit that ran.
  */
 function restoredConfiguration(current: EnvironmentSpec, revision: RevisionSpec): EnvironmentSpec {
-  return {
-    ...current,
+  // Every snapshot field but the source: a field added to SNAPSHOT_FIELDS fails to compile here until
+  // a rollback restores it too.
+  const restored = {
     build: revision.build,
     env: revision.env,
     secretEnv: revision.secretEnv,
@@ -106,7 +107,8 @@ function restoredConfiguration(current: EnvironmentSpec, revision: RevisionSpec)
     user: revision.user ?? null,
     resources: revision.resources,
     healthCheck: revision.healthCheck,
-  }
+  } satisfies Record<Exclude<SnapshotField, 'source'>, unknown>
+  return { ...current, ...restored }
 }
 
 function pinnedSource(target: deployments.Deployment): ResolvedSource {

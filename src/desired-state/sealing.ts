@@ -121,6 +121,42 @@ function withoutPassword(git: GitSource): GitSource {
   return { ...git, ...(url ? { url } : {}), ...(credentials ? { credentials } : {}) }
 }
 
+export type StoredSpec = ProjectSpec | EnvironmentSpec
+
+/** Where `sealedParts` puts a spec's write-only values, as the spec's own paths. */
+export const SEALED_PATHS = [
+  '/spec/secretEnv',
+  '/spec/registries',
+  '/spec/source/git/credentials',
+  '/spec/repository/credentials',
+]
+
+/**
+ * A spec's write-only values, still sealed, at their own paths (`SEALED_PATHS`): what `publicSpec`
+ * leaves out, for a diff to tell changed from unchanged without showing them.
+ */
+export function sealedParts(spec: StoredSpec | undefined) {
+  const registries = (spec && 'registries' in spec && spec.registries) || []
+  return {
+    secretEnv: (spec && 'secretEnv' in spec && spec.secretEnv) || {},
+    registries: Object.fromEntries(
+      registries.map((registry) => [registry.server, registry.password ?? null]),
+    ),
+    source: {
+      git: {
+        credentials: {
+          password: gitOf(spec && 'source' in spec ? spec.source : undefined)?.credentials?.password,
+        },
+      },
+    },
+    repository: {
+      credentials: {
+        password: spec && 'repository' in spec ? spec.repository?.credentials?.password : undefined,
+      },
+    },
+  }
+}
+
 /** A URL as stored by a Gilgal that still took credentials in it: whatever precedes `@` is not shown. */
 function redactUrl(url: string): string {
   return url.replace(/^(https:\/\/|ssh:\/\/)[^/]*@/, '$1***@')

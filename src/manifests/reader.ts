@@ -22,10 +22,15 @@ const workerFile = fileURLToPath(
  * One worker thread parses and validates: the largest body the API accepts (1 MiB) takes about a
  * second, during which the event loop keeps answering. Requests queue for the thread, one per caller
  * at a time, rather than take more cores from the apps; only the validated manifests (bounded by the
- * schemas) come back.
+ * schemas) come back. The thread starts at the first read and stops after 30 s without one.
  */
 export function createManifestReader(): ManifestReader {
-  const pool = new Piscina<ReadTask, ReadResult>({ filename: workerFile, maxThreads: 1, idleTimeout: 30_000 })
+  const pool = new Piscina<ReadTask, ReadResult>({
+    filename: workerFile,
+    minThreads: 0,
+    maxThreads: 1,
+    idleTimeout: 30_000,
+  })
   const previous = new Map<string, Promise<unknown>>()
   // A caller's next read waits for their last one: the thread's queue then holds at most one read per
   // caller, so whoever sends the largest bodies as fast as allowed delays another by one read at most.

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml'
 import { ValidationError } from '../errors.js'
 
 // Bounds of what a request may hold, checked in one pass without recursion (so neither a deep nor a
@@ -45,9 +45,8 @@ export function checkYamlShape(document: Document, where: string, budget: { node
     } else if (isSeq(node)) {
       for (const item of node.items) stack.push({ node: item as Node | null, depth: depth + 1 })
       budget.nodes -= node.items.length
-    } else if (isAlias(node) || isScalar(node) || node === null) {
-      // leaves: aliases are counted and bounded when the document becomes data
     }
+    // Other nodes are leaves: aliases are counted and bounded when the document becomes data.
     if (budget.nodes < 0) refuse('/documents', `hold more than ${MAX_NODES} keys and items in all`)
   }
 }

@@ -63,6 +63,8 @@ export const SNAPSHOT_FIELDS = [
   'healthCheck',
 ] as const satisfies ReadonlyArray<keyof EnvironmentSpec>
 
+export type SnapshotField = (typeof SNAPSHOT_FIELDS)[number]
+
 /** An object's identity in status and events: `{ id, revision }` of a revision. */
 export interface RevisionRef {
   id: string

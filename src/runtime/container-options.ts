@@ -9,15 +9,7 @@ const DEFAULT_PIDS_LIMIT = 512
  * signal its workers). Gone, among others: NET_RAW (forged packets on the shared network), MKNOD,
  * SYS_CHROOT, SETPCAP, SETFCAP, AUDIT_WRITE.
  */
-export const KEPT_CAPABILITIES = [
-  'CHOWN',
-  'DAC_OVERRIDE',
-  'FOWNER',
-  'SETGID',
-  'SETUID',
-  'NET_BIND_SERVICE',
-  'KILL',
-]
+const KEPT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID', 'NET_BIND_SERVICE', 'KILL']
 
 /**
  * The engine's create options for a container spec: hardened (no-new-privileges, no privileged

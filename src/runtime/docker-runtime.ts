@@ -1,5 +1,5 @@
 import type Docker from 'dockerode'
-import { docker, DockerConflictError } from './errors.js'
+import { docker, DockerConflictError, engineStatus } from './errors.js'
 import { LABELS, ownership, type Ownership } from './labels.js'
 import { containerOptions, describeContainer } from './container-options.js'
 import { watchContainerEvents } from './events.js'
@@ -40,7 +40,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
         try {
           return describeContainer(await engine.getContainer(id).inspect())
         } catch (error) {
-          if ((error as { statusCode?: number }).statusCode === 404) return undefined
+          if (engineStatus(error) === 404) return undefined
           throw error
         }
       }),
@@ -54,7 +54,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
         try {
           await engine.getContainer(id).start()
         } catch (error) {
-          if ((error as { statusCode?: number }).statusCode !== 304) throw error // already running
+          if (engineStatus(error) !== 304) throw error // already running
         }
       }),
     stopContainer: (id, timeoutSeconds) =>
@@ -62,14 +62,14 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
         try {
           await engine.getContainer(id).stop({ t: timeoutSeconds })
         } catch (error) {
-          if ((error as { statusCode?: number }).statusCode !== 304) throw error // already stopped
+          if (engineStatus(error) !== 304) throw error // already stopped
         }
       }),
     removeContainer: (id, projectId) =>
       docker(`remove container ${id}`, async () => {
         const container = engine.getContainer(id)
         const info = await container.inspect().catch((error: unknown) => {
-          if ((error as { statusCode?: number }).statusCode === 404) return undefined // gone already
+          if (engineStatus(error) === 404) return undefined // gone already
           throw error
         })
         if (!info) return
@@ -103,7 +103,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
               Labels: { ...labels, ...owner.labels },
             })
           } catch (error) {
-            if ((error as { statusCode?: number }).statusCode !== 409) throw error // created meanwhile
+            if (engineStatus(error) !== 409) throw error // created meanwhile
           }
         }),
       ),
@@ -127,7 +127,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
           if (!isProjects(info.Labels ?? {}, projectId, owner)) return // not this project's: leave it
           await network.remove()
         } catch (error) {
-          if ((error as { statusCode?: number }).statusCode !== 404) throw error
+          if (engineStatus(error) !== 404) throw error
         }
       }),
   }

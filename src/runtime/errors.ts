@@ -44,6 +44,10 @@ export function translateDockerError(error: unknown, what: string): Error {
   return error instanceof Error ? error : new Error(detail)
 }
 
+/** The HTTP status the engine answered a failed call with (undefined for a socket error). */
+export const engineStatus = (error: unknown): number | undefined =>
+  (error as { statusCode?: number }).statusCode
+
 /** Runs a Docker call and translates its failure. */
 export async function docker<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {

@@ -59,8 +59,7 @@ export async function insertUser(
  */
 export async function hasAnyUser(client: PoolClient): Promise<boolean> {
   await client.query('select pg_advisory_xact_lock($1::bigint)', [FIRST_USER_LOCK_KEY])
-  const { rowCount } = await client.query('select 1 from users limit 1')
-  return (rowCount ?? 0) > 0
+  return anyUserExists(client)
 }
 
 /** Whether anybody has an account yet, without a lock (a first check before costly work). */
@@ -79,17 +78,18 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserWithPa
   return rows[0] && toUser(rows[0])
 }
 
-/**
- * `lock` holds the row for the rest of the transaction: a user's locking reads then run one at a time.
- * It is the "no key update" lock, which the key-share locks of the transaction's own inserts (their
- * foreign keys to the user) do not block: two writes of one user then queue here, not deadlock.
- */
-export async function findUserById(db: Db, id: string, lock = false): Promise<UserWithPassword | undefined> {
-  const lockClause = lock ? 'for no key update' : ''
-  const { rows } = await db.query<UserRow>(
-    prepared(`select ${columns} from users where id = $1 ${lockClause}`, [id]),
-  )
+export async function findUserById(db: Db, id: string): Promise<UserWithPassword | undefined> {
+  const { rows } = await db.query<UserRow>(prepared(`select ${columns} from users where id = $1`, [id]))
   return rows[0] && toUser(rows[0])
+}
+
+/**
+ * Holds the user's row for the rest of the transaction: two transactions that call this for one user
+ * run it one at a time. It is the "no key update" lock, which the key-share locks of the transaction's
+ * own inserts (their foreign keys to the user) do not block: two writes of one user queue here, not deadlock.
+ */
+export async function lockUser(client: PoolClient, id: string): Promise<void> {
+  await client.query(prepared('select 1 from users where id = $1 for no key update', [id]))
 }
 
 /** Sets the fields given; returns the updated user. */

@@ -7,7 +7,7 @@ import {
   type Plan,
   type RevisionView,
 } from './model.js'
-import { FINISHED_PHASES, isPhaseIn, TERMINAL_PHASES } from '../../model/phases.js'
+import { FINISHED_PHASES, isPhaseIn, RETIRED_PHASES } from '../../model/phases.js'
 import { replicaActions } from './replicas.js'
 import { planRollout } from './rollout.js'
 import { environmentStatus, failRevision } from './statuses.js'
@@ -31,9 +31,8 @@ export function planEnvironment(
   const active = newestFirst.find((r) => r.phase === 'Active')
   // A revision routes already point at is finished (or failed) before a newer one starts.
   const switching = newestFirst.find((r) => r.phase === 'Deploying' && r.status.switchedAt)
-  // Superseded revisions never come back by themselves (a rollback makes a new revision).
-  const target =
-    switching ?? newestFirst.find((r) => !isPhaseIn(r.phase, TERMINAL_PHASES) && r.phase !== 'Superseded')
+  // Retired revisions never come back by themselves (a rollback makes a new revision).
+  const target = switching ?? newestFirst.find((r) => !isPhaseIn(r.phase, RETIRED_PHASES))
   if (env.paused) return { actions: [], status: { ...env.status, phase: env.status.phase ?? 'Pending' } }
   if (!target) return planIdle(env, newestFirst, containers)
   if (active && target.id === active.id) return planSteady(env, active, newestFirst, containers, now)

@@ -1,11 +1,9 @@
 import type Docker from 'dockerode'
-import { docker } from '../errors.js'
+import { docker, engineStatus } from '../errors.js'
 import { LABELS, type Ownership } from '../labels.js'
 import type { ImageOperations } from '../runtime.js'
 import { buildImage } from './build.js'
 import { pullImage, pushImage } from './transfer.js'
-
-const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode
 
 /**
  * The image half of the Runtime on a real engine. Built images carry the installation's labels
@@ -25,7 +23,7 @@ export function createImageOperations(engine: Docker, owner: Ownership): ImageOp
             digests: info.RepoDigests ?? [],
           }
         } catch (error) {
-          if (statusOf(error) === 404) return undefined
+          if (engineStatus(error) === 404) return undefined
           throw error
         }
       }),
@@ -57,7 +55,7 @@ export function createImageOperations(engine: Docker, owner: Ownership): ImageOp
           for (const tag of tags) await engine.getImage(tag).remove()
           if (tags.length === 0) await engine.getImage(id).remove()
         } catch (error) {
-          if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error // gone already, or still in use
+          if (engineStatus(error) !== 404 && engineStatus(error) !== 409) throw error // gone already, or still in use
         }
       }),
     removeDanglingImages: () =>
@@ -69,7 +67,7 @@ export function createImageOperations(engine: Docker, owner: Ownership): ImageOp
             await engine.getImage(image.Id).remove()
             removed++
           } catch (error) {
-            if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error
+            if (engineStatus(error) !== 404 && engineStatus(error) !== 409) throw error
           }
         }
         return removed
