@@ -79,6 +79,18 @@ describe('parseConfig', () => {
     assert.equal(parseConfig({ NODE_ENV: 'production', GILGAL_TLS: 'off' }).tls, 'off')
   })
 
+  test('routing settings: the API host, the ACME email and the containers to attach', () => {
+    const config = parseConfig({
+      GILGAL_API_HOST: 'gilgal.example.com',
+      GILGAL_ACME_EMAIL: 'ops@example.com',
+      GILGAL_ATTACH_CONTAINERS: 'gilgal-caddy,gilgal',
+    })
+    assert.equal(config.apiHost, 'gilgal.example.com')
+    assert.equal(config.acmeEmail, 'ops@example.com')
+    assert.deepEqual(config.attachContainers, ['gilgal-caddy', 'gilgal'])
+    assert.deepEqual(parseConfig({}).attachContainers, [])
+  })
+
   const badValues: Array<[string, string]> = [
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -100,6 +112,11 @@ describe('parseConfig', () => {
     ['GILGAL_METRICS_TOKEN', 'short'],
     ['GILGAL_LEASE_SECONDS', '1'],
     ['GILGAL_LEASE_RENEW_SECONDS', '4'],
+    ['GILGAL_API_HOST', 'localhost'],
+    ['GILGAL_API_HOST', 'api.localhost'],
+    ['GILGAL_API_HOST', 'Gilgal.Example.com'],
+    ['GILGAL_ACME_EMAIL', 'not an email'],
+    ['GILGAL_ATTACH_CONTAINERS', 'caddy gilgal'],
   ]
   for (const [name, value] of badValues) {
     test(`${name}=${value} is refused with one line naming the variable`, () => {

@@ -25,6 +25,15 @@ export interface Config {
   readonly httpPort: number
   readonly httpsPort: number
   readonly tls: 'off' | 'auto'
+  /** The ACME account's email for automatic HTTPS (GILGAL_ACME_EMAIL). */
+  readonly acmeEmail: string | undefined
+  /** Caddy serves Gilgal's own API at this hostname (GILGAL_API_HOST); never under the base domain. */
+  readonly apiHost: string | undefined
+  /**
+   * Containers (by name) the controller connects to every project network: Caddy's, and its own when
+   * it runs in a container, so both reach the apps by their network addresses (docker-compose.yml).
+   */
+  readonly attachContainers: readonly string[]
   readonly role: Role
   readonly resyncSeconds: number
   readonly leaseSeconds: number
@@ -78,6 +87,12 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
       describeEnvError({ instancePath: '/GILGAL_LEASE_RENEW_SECONDS' } as ErrorObject, values),
     )
   }
+  // Every name under the base domain is some project's: the API's own host there could be squatted.
+  const base = String(values.GILGAL_BASE_DOMAIN)
+  const apiHost = values.GILGAL_API_HOST as string | undefined
+  if (apiHost && (apiHost === base || apiHost.endsWith(`.${base}`))) {
+    throw new ConfigError(describeEnvError({ instancePath: '/GILGAL_API_HOST' } as ErrorObject, values))
+  }
   const isProduction = values.NODE_ENV === 'production'
   const config: Config = {
     nodeEnv: String(values.NODE_ENV),
@@ -95,6 +110,9 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     httpPort: Number(values.GILGAL_HTTP_PORT),
     httpsPort: Number(values.GILGAL_HTTPS_PORT),
     tls: (values.GILGAL_TLS as 'off' | 'auto' | undefined) ?? (isProduction ? 'auto' : 'off'),
+    acmeEmail: values.GILGAL_ACME_EMAIL as string | undefined,
+    apiHost: values.GILGAL_API_HOST as string | undefined,
+    attachContainers: parseList(String(values.GILGAL_ATTACH_CONTAINERS ?? '')),
     role: values.GILGAL_ROLE as Role,
     resyncSeconds: Number(values.GILGAL_RESYNC_SECONDS),
     leaseSeconds: Number(values.GILGAL_LEASE_SECONDS),
