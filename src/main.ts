@@ -5,6 +5,7 @@ import { createPasswordHasher } from './auth/passwords.js'
 import type { Config } from './config/index.js'
 import { loadSecrets } from './config/secrets.js'
 import type { Logger } from './log.js'
+import { reservedHostnamesOf } from './model/hostnames.js'
 import { openDatabase, type Database } from './store/database.js'
 import { migrate } from './store/migrate.js'
 import { ControllerManager } from './controller/manager.js'
@@ -65,6 +66,7 @@ export async function startServer(
             corsOrigins: config.corsOrigins,
             allowLocalSources: config.allowLocalSources,
             limits: config.limits,
+            reservedHostnames: reservedHostnamesOf(config),
             registration: config.registration,
             runtime,
           })
@@ -125,7 +127,7 @@ export async function runSeed(config: Config, log: Logger): Promise<string[]> {
   const database = await openDatabase(config, log)
   try {
     await migrate(database.pool, log)
-    return await seed(database.pool, secrets, config.limits)
+    return await seed(database.pool, secrets, config.limits, reservedHostnamesOf(config))
   } finally {
     await database.close()
   }

@@ -6,6 +6,7 @@ import { createEnvironment } from './desired-state/environments.js'
 import { createProject } from './desired-state/projects.js'
 import { flushEvents, type WriteContext } from './desired-state/write-context.js'
 import { validateEnvironmentSpec, validateProjectSpec, writePolicyOf } from './manifests/validate.js'
+import type { ReservedHostnames } from './model/hostnames.js'
 import type { Limits } from './model/limits.js'
 import { insertApiKey } from './store/api-keys.js'
 import type { Pool } from './store/pool.js'
@@ -51,7 +52,12 @@ const USERS: SeedUser[] = [
  * `gilgal seed` (npm run db:seed): two users, each with a project, an environment with three revisions
  * and a read-only API key, through the same code paths as the API. Users that exist are left alone.
  */
-export async function seed(pool: Pool, secrets: Secrets, limits: Limits): Promise<string[]> {
+export async function seed(
+  pool: Pool,
+  secrets: Secrets,
+  limits: Limits,
+  reservedHostnames: ReservedHostnames,
+): Promise<string[]> {
   const passwords = createPasswordHasher()
   const lines: string[] = []
   try {
@@ -62,7 +68,7 @@ export async function seed(pool: Pool, secrets: Secrets, limits: Limits): Promis
       }
       const passwordHash = await passwords.hash(user.password)
       const key = await withTransaction(pool, (client) =>
-        seedUser(client, user, passwordHash, secrets, limits),
+        seedUser(client, user, passwordHash, { secrets, limits, reservedHostnames }),
       )
       lines.push(`${user.email} / ${user.password}: project ${user.project.name}, read-only API key ${key}`)
     }
@@ -76,8 +82,11 @@ async function seedUser(
   client: WriteContext['client'],
   user: SeedUser,
   passwordHash: string,
-  secrets: Secrets,
-  limits: Limits,
+  {
+    secrets,
+    limits,
+    reservedHostnames,
+  }: { secrets: Secrets; limits: Limits; reservedHostnames: ReservedHostnames },
 ): Promise<string> {
   const created = await insertUser(client, { email: user.email, username: user.username, passwordHash })
   const ctx: WriteContext = {
@@ -86,6 +95,7 @@ async function seedUser(
     actor: user.username,
     triggerType: 'api',
     secretKeys: secrets.secretKeys,
+    reservedHostnames,
     events: [],
   }
   const policy = writePolicyOf(false, limits)

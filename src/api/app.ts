@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { PasswordHasher } from '../auth/passwords.js'
 import type { Secrets } from '../config/secrets.js'
 import type { Logger } from '../log.js'
+import type { ReservedHostnames } from '../model/hostnames.js'
 import type { Limits } from '../model/limits.js'
 import { createMetrics, type Metrics } from '../metrics/registry.js'
 import { createManifestReader } from '../manifests/reader.js'
@@ -39,6 +40,11 @@ export interface AppDeps {
   allowLocalSources?: boolean
   /** GILGAL_MAX_*: bounds of one container, quotas and the pace of writes of one user. */
   limits: Limits
+  /**
+   * GILGAL_BASE_DOMAIN and GILGAL_API_HOST: no environment may claim them as a domain. Left out (tests,
+   * the bench), those of a process that sets neither.
+   */
+  reservedHostnames?: ReservedHostnames
   metrics?: Metrics
   metricsToken?: string
   /** Read-only use: runtime logs of environments. Absent in a process without an engine. */
@@ -99,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const resources = {
     pool: deps.pool,
     secretKeys: deps.secrets.secretKeys,
+    reservedHostnames: deps.reservedHostnames ?? { baseDomain: 'localhost', apiHost: undefined },
     writePolicy: writePolicyOf(deps.allowLocalSources ?? false, deps.limits),
     quotas: deps.limits.quotas,
   }

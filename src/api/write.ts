@@ -4,16 +4,21 @@ import { assertWithinQuotas } from '../desired-state/quotas.js'
 import { flushEvents, type WriteContext } from '../desired-state/write-context.js'
 import { UnauthorizedError } from '../errors.js'
 import type { WritePolicy } from '../manifests/validate.js'
+import type { ReservedHostnames } from '../model/hostnames.js'
 import type { Quotas } from '../model/limits.js'
 import type { Pool } from '../store/pool.js'
 import { readUsage } from '../store/spec-tables.js'
 import { withTransaction } from '../store/tx.js'
 import { findUserById, lockUser } from '../store/users.js'
 
-/** What the resource routes need: the database, the keys that seal secrets, what specs may ask, the quotas. */
+/**
+ * What the resource routes need: the database, the keys that seal secrets, what specs may ask, the
+ * quotas, the hostnames no domain may take.
+ */
 export interface ResourceDeps {
   pool: Pool
   secretKeys: readonly SecretKey[]
+  reservedHostnames: ReservedHostnames
   writePolicy: WritePolicy
   quotas: Quotas
 }
@@ -45,6 +50,7 @@ export async function runWrite<T>(
         actor,
         triggerType,
         secretKeys: deps.secretKeys,
+        reservedHostnames: deps.reservedHostnames,
         events: [],
       }
       const result = await work(ctx)

@@ -1,8 +1,10 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { EnvironmentManifestSpec, EnvironmentSpec } from '../model/specs.js'
 import type { Deployment } from '../store/deployments.js'
+import { claimDomains } from '../store/domains.js'
 import * as store from '../store/environments.js'
 import type { Project } from '../store/projects.js'
+import { assertDomainsAllowed } from './domains.js'
 import type { Action } from './projects.js'
 import { assertSourceResolvable, changedSnapshotFields, createRevision, snapshotOf } from './revisions.js'
 import { sealEnvironmentSpec } from './sealing.js'
@@ -30,6 +32,7 @@ export async function createEnvironment(
   input: EnvironmentInput,
 ): Promise<EnvironmentResult> {
   assertNotDeleting(project)
+  assertDomainsAllowed(ctx, input.spec.domains)
   const spec = sealEnvironmentSpec(input.spec, undefined, ctx.secretKeys)
   assertSourceResolvable(spec, project)
   const environment = await store.insertEnvironment(ctx.client, {
@@ -38,6 +41,7 @@ export async function createEnvironment(
     labels: input.labels ?? {},
     spec,
   })
+  await claimDomains(ctx.client, environment.id, spec.domains)
   recordEvent(ctx, project.id, objectOf(environment), 'Created', `environment ${environment.name} created`)
   const snapshot = snapshotOf(spec, project)
   const revision =
@@ -48,6 +52,8 @@ export async function createEnvironment(
 /**
  * Replaces spec and labels. A change to a snapshotted field creates a revision in the same
  * transaction; `replicas`, `domains`, `rollout` and `paused` change in place. Equal input writes nothing.
+ * Every stored spec claims its domains anew, so one that lists a hostname it does not hold (another
+ * environment had it first when migration 0003 filled the claims in) changes only once it drops it.
  */
 export async function updateEnvironment(
   ctx: WriteContext,
@@ -56,6 +62,7 @@ export async function updateEnvironment(
   input: Omit<EnvironmentInput, 'name'>,
 ): Promise<EnvironmentResult> {
   assertNotDeleting(environment)
+  assertDomainsAllowed(ctx, input.spec.domains)
   const spec = sealEnvironmentSpec(input.spec, environment.spec, ctx.secretKeys)
   assertSourceResolvable(spec, project)
   const labels = input.labels ?? environment.labels
@@ -63,6 +70,7 @@ export async function updateEnvironment(
     return { action: 'unchanged', environment, before: environment.spec }
   }
   const updated = await store.updateEnvironment(ctx.client, environment.id, { spec, labels })
+  await claimDomains(ctx.client, updated.id, spec.domains)
   recordEvent(ctx, project.id, objectOf(updated), 'Configured', `environment ${updated.name} updated`)
   const before = snapshotOf(environment.spec, project)
   const after = snapshotOf(spec, project)

@@ -1,5 +1,6 @@
 import type { SecretKey } from '../config/secrets.js'
 import { ConflictError } from '../errors.js'
+import type { ReservedHostnames } from '../model/hostnames.js'
 import type { Kind } from '../model/kinds.js'
 import type { Trigger } from '../store/deployments.js'
 import { insertEvents, type NewEvent } from '../store/events.js'
@@ -15,6 +16,8 @@ export interface WriteContext {
   triggerType: Trigger['type']
   /** Seal write-only values (secretEnv, registry passwords) before they are stored. */
   secretKeys: readonly SecretKey[]
+  /** Names no environment may claim as a domain (the base domain and the API's host). */
+  reservedHostnames: ReservedHostnames
   /** Events of this write, inserted together by `flushEvents` before the transaction commits. */
   events: NewEvent[]
 }
