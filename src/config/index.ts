@@ -29,6 +29,8 @@ export interface Config {
   readonly acmeEmail: string | undefined
   /** Caddy serves Gilgal's own API at this hostname (GILGAL_API_HOST); never under the base domain. */
   readonly apiHost: string | undefined
+  /** Where Caddy reaches the API (GILGAL_API_UPSTREAM): by default HOST:PORT, a wildcard HOST as loopback. */
+  readonly apiUpstream: string
   /**
    * Containers (by name) the controller connects to every project network: Caddy's, and its own when
    * it runs in a container, so both reach the apps by their network addresses (docker-compose.yml).
@@ -112,6 +114,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     tls: (values.GILGAL_TLS as 'off' | 'auto' | undefined) ?? (isProduction ? 'auto' : 'off'),
     acmeEmail: values.GILGAL_ACME_EMAIL as string | undefined,
     apiHost: values.GILGAL_API_HOST as string | undefined,
+    apiUpstream: (values.GILGAL_API_UPSTREAM as string | undefined) ?? defaultApiUpstream(values),
     attachContainers: parseList(String(values.GILGAL_ATTACH_CONTAINERS ?? '')),
     role: values.GILGAL_ROLE as Role,
     resyncSeconds: Number(values.GILGAL_RESYNC_SECONDS),
@@ -147,6 +150,12 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     metricsToken: values.GILGAL_METRICS_TOKEN as string | undefined,
   }
   return Object.freeze(config)
+}
+
+function defaultApiUpstream(values: ParsedEnv): string {
+  const host = String(values.HOST)
+  const reachable = ['0.0.0.0', '::', ''].includes(host) ? '127.0.0.1' : host
+  return `${reachable.includes(':') ? `[${reachable}]` : reachable}:${Number(values.PORT)}`
 }
 
 function describeEnvError(error: ErrorObject | undefined, values: ParsedEnv): string {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { TerminalError } from '../errors.js'
-import { KINDS, type Kind } from '../model/kinds.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
 import { FencedError, type Fence } from '../runtime/fence.js'
@@ -8,7 +7,14 @@ import type { RuntimeReads } from '../runtime/runtime.js'
 import { listLiveObjects } from '../store/spec-tables.js'
 import type { Pool } from '../store/pool.js'
 import { DockerEventWatcher } from './docker-events.js'
-import { formatKey, parseKey, type ObjectKey } from './keys.js'
+import {
+  CONTROLLER_KINDS,
+  formatKey,
+  parseKey,
+  ROUTES_KEY,
+  type ControllerKind,
+  type ObjectKey,
+} from './keys.js'
 import { LeaderElector, type LeaseOptions } from './lease.js'
 import { ChangeListener } from './listener.js'
 import type { ReconcilerSet } from './reconciler.js'
@@ -138,6 +144,8 @@ export class ControllerManager {
     try {
       const objects = await listLiveObjects(this.options.pool)
       for (const object of objects) this.queue.add(formatKey(object))
+      // Caddy is compared with the database on every resync: a restarted or hand-edited one is repaired.
+      this.queue.add(formatKey(ROUTES_KEY))
       this.updateDepth()
       this.options.log.debug({ reason, keys: objects.length }, 'resync')
     } catch (error) {
@@ -155,7 +163,8 @@ export class ControllerManager {
     log.debug('reconcile started')
     const enqueue = (other: ObjectKey) => this.enqueue(other)
     try {
-      return await reconcilers[parsed.kind].reconcile(parsed, signal, { reconcileId, log, enqueue })
+      const reconciler = reconcilers[parsed.kind]
+      return reconciler ? await reconciler.reconcile(parsed, signal, { reconcileId, log, enqueue }) : {}
     } catch (error) {
       if (!(error instanceof FencedError)) log.warn({ err: error }, 'reconcile failed')
       throw error
@@ -163,12 +172,15 @@ export class ControllerManager {
   }
 
   private updateDepth(): void {
-    const counts = Object.fromEntries(KINDS.map((kind) => [kind, 0])) as Record<Kind, number>
+    const counts = Object.fromEntries(CONTROLLER_KINDS.map((kind) => [kind, 0])) as Record<
+      ControllerKind,
+      number
+    >
     for (const key of this.queue.queuedKeys()) counts[kindOf(key)]++
-    for (const kind of KINDS) this.options.metrics.workqueueDepth.set({ kind }, counts[kind])
+    for (const kind of CONTROLLER_KINDS) this.options.metrics.workqueueDepth.set({ kind }, counts[kind])
   }
 }
 
-function kindOf(key: string): Kind {
+function kindOf(key: string): ControllerKind {
   return parseKey(key)?.kind ?? 'Project'
 }

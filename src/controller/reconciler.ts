@@ -1,6 +1,6 @@
-import type { Kind } from '../model/kinds.js'
 import type { Logger } from '../log.js'
-import type { ObjectKey } from './keys.js'
+import type { Kind } from '../model/kinds.js'
+import type { ControllerKind, ObjectKey } from './keys.js'
 
 /**
  * The contract every reconciler implements, after controller-runtime's `reconcile.Reconciler`. A
@@ -29,5 +29,5 @@ export interface Reconciler {
   reconcile(key: ObjectKey, signal: AbortSignal, context: ReconcileContext): Promise<ReconcileResult>
 }
 
-/** One reconciler per kind: what a leadership term runs. */
-export type ReconcilerSet = Record<Kind, Reconciler>
+/** One reconciler per kind: what a leadership term runs (no `Routes` one: the key is a no-op). */
+export type ReconcilerSet = Record<Kind, Reconciler> & Partial<Record<ControllerKind, Reconciler>>

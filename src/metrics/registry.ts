@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
-export const RECONCILE_KINDS = ['Project', 'Environment', 'Deployment'] as const
+export const RECONCILE_KINDS = ['Project', 'Environment', 'Deployment', 'Routes'] as const
 export const RECONCILE_RESULTS = ['success', 'requeue', 'error', 'terminal'] as const
 export const DOCKER_EVENT_ACTIONS = ['die', 'oom', 'health_status', 'destroy', 'stop'] as const
 

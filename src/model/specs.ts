@@ -86,6 +86,8 @@ export interface EnvironmentStatus {
   targetDeployment?: RevisionRef | null
   replicas?: { desired: number; ready: number; updated: number }
   urls?: string[]
+  /** `ip:port` of the containers traffic goes to: healthy ones of the serving revision. */
+  upstreams?: string[]
 }
 
 /** A revision's status: the controller's record of building and rolling it out. Times are ISO strings. */

@@ -6,12 +6,16 @@ import type { ReconcilerSet } from '../controller/reconciler.js'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
 import { fencedRuntime, type Fence } from '../runtime/fence.js'
+import { createCaddyAdmin, type ProxyAdmin } from '../runtime/caddy.js'
 import type { Runtime } from '../runtime/runtime.js'
 import type { Pool } from '../store/pool.js'
 import { createDeploymentReconciler } from './deployment/reconcile.js'
 import { createEnvironmentReconciler } from './environment/reconcile.js'
 import { throttledSweep } from './garbage.js'
 import { createProjectReconciler } from './project.js'
+import type { RoutingOptions } from './routes/render.js'
+import { createRoutesReconciler } from './routes/reconcile.js'
+import { RouteSync } from './routes/sync.js'
 
 export interface ReconcilerDeps {
   pool: Pool
@@ -23,6 +27,8 @@ export interface ReconcilerDeps {
   builds: PQueue
   log: Logger
   metrics: Metrics
+  /** Caddy's admin API; by default the one at GILGAL_CADDY_ADMIN_URL (tests count its loads). */
+  caddy?: ProxyAdmin
 }
 
 const SWEEP_INTERVAL_MS = 60_000
@@ -38,8 +44,23 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
     intervalMs: SWEEP_INTERVAL_MS,
     onError: (error) => deps.log.warn({ err: error }, 'garbage collection failed; it runs again later'),
   })
+  const routes = config.caddyAdminUrl
+    ? new RouteSync({
+        pool,
+        caddy: deps.caddy ?? createCaddyAdmin(config.caddyAdminUrl),
+        fence,
+        options: routingOptions(config),
+      })
+    : undefined
   return {
-    Project: createProjectReconciler({ pool, runtime, sweep, namePrefix }),
+    Project: createProjectReconciler({
+      pool,
+      runtime,
+      sweep,
+      namePrefix,
+      attachContainers: config.attachContainers,
+    }),
+    Routes: createRoutesReconciler(routes),
     Environment: createEnvironmentReconciler({
       pool,
       runtime,
@@ -47,6 +68,12 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       bounds: config.limits,
       metrics: deps.metrics,
       namePrefix,
+      routing: routes && {
+        pool,
+        routes,
+        baseDomain: config.baseDomain,
+        ports: { http: config.httpPort, https: config.httpsPort, tls: config.tls },
+      },
     }),
     Deployment: createDeploymentReconciler({
       pool,
@@ -62,5 +89,16 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       secretKeys: secrets.secretKeys,
       metrics: deps.metrics,
     }),
+  }
+}
+
+function routingOptions(config: Config): RoutingOptions {
+  return {
+    baseDomain: config.baseDomain,
+    httpPort: config.httpPort,
+    httpsPort: config.httpsPort,
+    tls: config.tls,
+    ...(config.acmeEmail ? { acmeEmail: config.acmeEmail } : {}),
+    ...(config.apiHost ? { api: { host: config.apiHost, upstream: config.apiUpstream } } : {}),
   }
 }

@@ -14,6 +14,8 @@ export interface ProjectReconcilerDeps {
   sweep?: () => void
   /** Network names start with it (see projectNetwork). */
   namePrefix?: string
+  /** Containers connected to every project network (GILGAL_ATTACH_CONTAINERS): Caddy's, Gilgal's own. */
+  attachContainers?: readonly string[]
 }
 
 /**
@@ -28,9 +30,10 @@ export function createProjectReconciler(deps: ProjectReconcilerDeps): Reconciler
       const project = await readProjectState(deps.pool, key.id)
       if (!project) return {}
       if (project.deleting) return tearDown(deps, project.id, project.name)
-      await deps.runtime.ensureNetwork(projectNetwork(project.name, deps.namePrefix), {
-        [LABELS.project]: project.id,
-      })
+      const network = projectNetwork(project.name, deps.namePrefix)
+      await deps.runtime.ensureNetwork(network, { [LABELS.project]: project.id })
+      for (const container of deps.attachContainers ?? [])
+        await deps.runtime.attachToNetwork(network, container)
       if (project.observedGeneration !== project.generation)
         await setObservedGeneration(deps.pool, 'Project', project.id, project.generation)
       return {}
@@ -48,7 +51,10 @@ async function tearDown(
   for (const container of await deps.runtime.listManaged({ projectId: id })) {
     await deps.runtime.removeContainer(container.id, id)
   }
-  await deps.runtime.removeNetwork(projectNetwork(name, deps.namePrefix), id)
+  const network = projectNetwork(name, deps.namePrefix)
+  for (const container of deps.attachContainers ?? [])
+    await deps.runtime.detachFromNetwork(network, container)
+  await deps.runtime.removeNetwork(network, id)
   for (const image of await deps.runtime.listManagedImages()) {
     if (image.labels[LABELS.project] === id) await deps.runtime.removeImage(image.id)
   }

@@ -119,6 +119,21 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
             createdAt: Date.parse(n.Created),
           }))
       }),
+    attachToNetwork: (network, container) =>
+      docker(`connect ${container} to network ${network}`, async () => {
+        const info = await engine.getContainer(container).inspect()
+        if (info.NetworkSettings.Networks?.[network]) return
+        await engine.getNetwork(network).connect({ Container: info.Id })
+      }),
+    detachFromNetwork: (network, container) =>
+      docker(`disconnect ${container} from network ${network}`, async () => {
+        try {
+          await engine.getNetwork(network).disconnect({ Container: container, Force: true })
+        } catch (error) {
+          // Not connected, or the network or the container is gone: nothing to undo.
+          if (![403, 404].includes(engineStatus(error) ?? 0)) throw error
+        }
+      }),
     removeNetwork: (name, projectId) =>
       docker(`remove network ${name}`, async () => {
         try {

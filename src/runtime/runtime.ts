@@ -177,6 +177,13 @@ export interface Runtime extends ImageOperations {
   removeNetwork(name: string, projectId: string): Promise<void>
   listManagedNetworks(): Promise<ManagedObject[]>
   /**
+   * Connects a container Gilgal does not manage (Caddy's, its own: GILGAL_ATTACH_CONTAINERS) to a
+   * project network, so it reaches the apps by their addresses; already connected: done.
+   */
+  attachToNetwork(network: string, container: string): Promise<void>
+  /** The reverse, before the network is removed; not connected (or gone): done. */
+  detachFromNetwork(network: string, container: string): Promise<void>
+  /**
    * Follows the engine's events for managed containers since `sinceSeconds`. Resolves with a function
    * that closes the stream; `onEnd` fires once when the stream ends or fails for any reason.
    */

@@ -198,6 +198,8 @@ export interface RolloutState {
     spec: EnvironmentSpec
     status: EnvironmentStatus
     deleting: boolean
+    /** The hostnames of `spec.domains` it holds (environment_domains): the only ones routed to it. */
+    domains: string[]
   }
   project: { id: string; name: string }
   revisions: RevisionState[]
@@ -211,6 +213,10 @@ export interface RevisionState {
   cancelRequested: boolean
 }
 
+/** The hostnames environment `e` holds, sorted: what routes and URLs are made of. */
+export const CLAIMED_DOMAINS = `(select coalesce(array_agg(d.hostname order by d.hostname), '{}')
+  from environment_domains d where d.environment_id = e.id)`
+
 // Enough history for the target, the active revision and the one before it.
 const REVISIONS_READ = 25
 
@@ -218,7 +224,7 @@ export async function readRolloutState(pool: Pool, environmentId: string): Promi
   const { rows } = await pool.query(
     prepared(
       `select e.id, e.name, e.generation, e.spec, e.status, e.deletion_requested_at is not null as deleting,
-              p.id as project_id, p.name as project_name
+              p.id as project_id, p.name as project_name, ${CLAIMED_DOMAINS} as domains
          from environments e join projects p on p.id = e.project_id where e.id = $1`,
       [environmentId],
     ),
@@ -252,6 +258,7 @@ export async function readRolloutState(pool: Pool, environmentId: string): Promi
       spec: row.spec,
       status: row.status,
       deleting: row.deleting,
+      domains: row.domains,
     },
     project: { id: row.project_id, name: row.project_name },
     revisions: revisions.rows.map((r) => ({

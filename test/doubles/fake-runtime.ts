@@ -56,6 +56,12 @@ export class FakeRuntime {
       },
       listManagedNetworks: async () =>
         [...this.networks].map((name) => ({ id: name, name, labels: {}, createdAt: 0 })),
+      attachToNetwork: async (network, container) => {
+        record('attachToNetwork', [network, container])
+      },
+      detachFromNetwork: async (network, container) => {
+        record('detachFromNetwork', [network, container])
+      },
       removeNetwork: async (name, projectId) => {
         record('removeNetwork', [name, projectId])
         this.networks.delete(name)

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { createEnvironmentReconciler } from '../../src/reconcilers/environment/reconcile.js'
+import type { Routing } from '../../src/reconcilers/environment/routing.js'
 import type { FencedRuntime } from '../../src/runtime/fence.js'
 import { createMetrics, type Metrics } from '../../src/metrics/registry.js'
 import { reconcileContext } from '../doubles/reconcile-context.js'
@@ -43,7 +44,7 @@ export interface RolloutWorld extends BuildWorld {
   metrics: Metrics
   deploy(image: string, options?: RevisionOptions): Promise<string>
   /** Drives the environment reconciler until stopped; `errors` are the reconciles that threw. */
-  drive(): { errors: Error[]; stop(): Promise<void> }
+  drive(options?: { routing?: Routing }): { errors: Error[]; stop(): Promise<void> }
   environmentStatus(): Promise<Record<string, unknown>>
   pollApp(): { stop(): Promise<{ requests: number; failures: number; answers: Set<string> }> }
   /** Removes the environment's containers and the project's network, then closes the build world. */
@@ -83,13 +84,14 @@ export async function createRolloutWorld(
       if (!options.external) await world.reconcile(id)
       return id
     },
-    drive() {
+    drive(options: { routing?: Routing } = {}) {
       const reconciler = createEnvironmentReconciler({
         pool: world.db.pool,
         runtime,
         secretKeys: TEST_SECRET_KEYS,
         bounds: { memoryBytes: 4 * 1024 ** 3, cpus: 2 },
         metrics,
+        ...options,
       })
       let running = true
       const errors: Error[] = []

@@ -151,7 +151,7 @@ test('a deposed leader makes no Docker mutation, images included, and records no
     ]
     for (const key of keys) {
       await assert.rejects(
-        reconcilers[key.kind].reconcile(key, new AbortController().signal, reconcileContext()),
+        reconcilers[key.kind]!.reconcile(key, new AbortController().signal, reconcileContext()),
         FencedError,
         `${key.kind} ${key.id}`,
       )

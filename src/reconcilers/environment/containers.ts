@@ -28,6 +28,8 @@ export interface ContainerContext {
   bounds: Pick<Limits, 'memoryBytes' | 'cpus'>
   /** `gilgal`, or `gilgal-<instance>` (GILGAL_INSTANCE): installations sharing an engine never collide. */
   namePrefix?: string
+  /** Publish the port on loopback (default): what the host reaches when Caddy does not route. */
+  publish?: boolean
 }
 
 /** The network every container of a project joins. */
@@ -36,7 +38,7 @@ export const projectNetwork = (projectName: string, namePrefix = 'gilgal') => `$
 /**
  * The container of replica `index` of a revision: a deterministic name (a retried create is a
  * conflict, not a duplicate), Gilgal's labels, the revision's env with its secrets opened only here,
- * its port published on loopback, its limits, and Docker's health check for `exec` probes.
+ * its port published on loopback (unless Caddy routes to it), its limits, and Docker's health check for `exec` probes.
  */
 export function containerSpecFor(context: ContainerContext): ContainerSpec {
   const { project, environment, revision, index } = context
@@ -62,7 +64,7 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
     command: spec.command,
     ...(spec.user ? { user: spec.user } : {}),
     port,
-    publish: true,
+    publish: context.publish ?? true,
     network: projectNetwork(project.name, prefix),
     memoryBytes: clamp(parseMemory(resources.memory), MIN_MEMORY_BYTES, context.bounds.memoryBytes),
     cpus: clamp(resources.cpus, MIN_CPUS, context.bounds.cpus),

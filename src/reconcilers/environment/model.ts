@@ -48,6 +48,8 @@ export interface ObservedContainer {
   verdict: Verdict
   lastProbeError: string | undefined
   url: string | undefined
+  /** `ip:port` on the project network, where Caddy reaches it. */
+  upstream: string | undefined
 }
 
 export type Action =

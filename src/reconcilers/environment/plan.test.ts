@@ -46,6 +46,7 @@ function container(
     verdict: 'healthy',
     lastProbeError: undefined,
     url: `http://127.0.0.1:${1000 + index}`,
+    upstream: `10.0.${deploymentId.slice(1)}.${index + 2}:8080`,
     ...overrides,
   }
 }
@@ -71,6 +72,7 @@ describe('environment planner', () => {
     const plan = planEnvironment(env(), [revision(1, 'Active'), building], [container('r1')], T0)
     assert.deepEqual(plan.actions, [])
     assert.deepEqual(plan.status.urls, ['http://127.0.0.1:1000'])
+    assert.deepEqual(plan.status.upstreams, ['10.0.1.2:8080'], 'the old ones, never the failed one')
   })
 
   test('start-first: routes switch only once the new containers are healthy, the old drain, then stop', () => {
@@ -84,11 +86,13 @@ describe('environment planner', () => {
     )
     assert.deepEqual(waiting.actions, [])
     assert.deepEqual(waiting.status.urls, ['http://127.0.0.1:1000'], 'still the old containers')
+    assert.deepEqual(waiting.status.upstreams, ['10.0.1.2:8080'], 'traffic still goes to the old ones')
 
     const healthyNew = container('r2', 0, { url: 'http://127.0.0.1:2000' })
     const switching = planEnvironment(env(), [old, starting], [container('r1'), healthyNew], T0 + 2000)
     assert.deepEqual(types(switching.actions), ['revision:r2:switchedAt,restartsAtSwitch'])
     assert.deepEqual(switching.status.urls, ['http://127.0.0.1:2000'])
+    assert.deepEqual(switching.status.upstreams, ['10.0.2.2:8080'], 'the switch routes to the new ones')
     assert.equal(switching.requeueAfterMs, 5000, 'the drain')
 
     const switched = revision(2, 'Deploying', { deployStartedAt: iso(T0), switchedAt: iso(T0 + 2000) })
@@ -96,6 +100,7 @@ describe('environment planner', () => {
     assert.deepEqual(draining.actions, [], 'the old containers keep serving in-flight requests')
     const stopping = planEnvironment(env(), [old, switched], [container('r1'), healthyNew], T0 + 7000)
     assert.deepEqual(types(stopping.actions), ['stop:r1-c0'])
+    assert.deepEqual(stopping.status.upstreams, ['10.0.2.2:8080'], 'nothing routes to what stops')
     assert.equal(stopping.status.phase, 'Progressing', 'not Active before the old containers have stopped')
     const stopped = container('r1', 0, { running: false })
     const done = planEnvironment(env(), [old, switched], [stopped, healthyNew], T0 + 7500)
@@ -119,6 +124,7 @@ describe('environment planner', () => {
     assert.equal(fail.patch.rolledBack, true)
     assert.deepEqual([plan.status.phase, plan.status.reason], ['Degraded', 'RolledBack'])
     assert.deepEqual(plan.status.urls, ['http://127.0.0.1:1000'])
+    assert.deepEqual(plan.status.upstreams, ['10.0.1.2:8080'], 'the old ones, never the failed one')
   })
 
   test('a container that keeps restarting fails the revision as CrashLoop before the deadline', () => {
@@ -338,6 +344,7 @@ describe('what the review found', () => {
     )
     assert.deepEqual(types(plan.actions), ['revision:r2:Failed', 'start:r1-c0', 'remove:r2-c0'])
     assert.equal(plan.outcome?.reason, 'CrashLoop')
+    assert.deepEqual(plan.status.upstreams, [], 'no route to the failed revision while the old one starts')
   })
 
   test('a newer revision waits for one that routes already point at, and skipped ones are superseded', () => {

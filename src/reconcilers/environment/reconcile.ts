@@ -17,6 +17,7 @@ import type { Action, EnvironmentView, ObservedContainer, RevisionView } from '.
 import { planEnvironment } from './plan.js'
 import { ProbeTracker } from './probes.js'
 import { reportOutcome, RestartCounter } from './report.js'
+import { routeFirst, urlsOf, type Routing } from './routing.js'
 
 export interface EnvironmentReconcilerDeps {
   pool: Pool
@@ -27,6 +28,8 @@ export interface EnvironmentReconcilerDeps {
   metrics?: Metrics
   /** Container and network names start with it (see containerSpecFor). */
   namePrefix?: string
+  /** Caddy routes the apps (GILGAL_CADDY_ADMIN_URL); absent, ports are published on loopback instead. */
+  routing?: Routing
   now?: () => number
 }
 
@@ -44,17 +47,19 @@ export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Re
   const restarts = new RestartCounter()
   const now = deps.now ?? Date.now
   return {
-    async reconcile(key) {
+    async reconcile(key, _signal, context) {
       const state = await readRolloutState(deps.pool, key.id)
       if (!state) return {}
       if (state.environment.deleting) return tearDown(deps, state)
       const observed = await observe(deps.runtime, probes, state, now())
       const plan = planEnvironment(environmentView(state), revisionViews(state), observed, now())
       restarts.observe(observed, deps.metrics)
-      await execute(deps, state, plan.actions)
+      const routedAt = await routeFirst(deps.routing, state, plan, context.log)
+      await execute(deps, state, plan.actions, routedAt)
       await reportOutcome(deps, state, plan, now())
       await writeEnvironmentStatus(deps.pool, state.environment.id, {
         ...plan.status,
+        ...(deps.routing ? { urls: urlsOf(deps.routing, state) } : {}),
         observedGeneration: state.environment.generation,
       })
       const probing = observed.length > 0 ? probeInterval(state) : undefined
@@ -122,6 +127,9 @@ async function observe(
       verdict,
       lastProbeError: lastError,
       url: details.address ? `http://${details.address.host}:${details.address.port}` : undefined,
+      upstream: details.networkAddress
+        ? `${details.networkAddress.host}:${details.networkAddress.port}`
+        : undefined,
     })
   }
   probes.retain(new Set(observed.map((c) => c.id)))
@@ -132,8 +140,9 @@ async function execute(
   deps: EnvironmentReconcilerDeps,
   state: RolloutState,
   actions: Action[],
+  routedAt: string | undefined,
 ): Promise<void> {
-  await recordRevisions(deps, actions)
+  await recordRevisions(deps, actions, routedAt)
   for (const action of actions) {
     switch (action.type) {
       case 'create':
@@ -157,8 +166,14 @@ async function execute(
  * then leaves the database ahead of Docker (which the next pass repairs), never behind it (a bake
  * failure forgotten, or two revisions Active).
  */
-async function recordRevisions(deps: EnvironmentReconcilerDeps, actions: Action[]): Promise<void> {
-  const revisions = actions.filter((a): a is Extract<Action, { type: 'revision' }> => a.type === 'revision')
+async function recordRevisions(
+  deps: EnvironmentReconcilerDeps,
+  actions: Action[],
+  routedAt: string | undefined,
+): Promise<void> {
+  const revisions = actions
+    .filter((a): a is Extract<Action, { type: 'revision' }> => a.type === 'revision')
+    .map((a) => (routedAt && a.patch.switchedAt ? { ...a, patch: { ...a.patch, switchedAt: routedAt } } : a))
   if (revisions.length === 0) return
   const lastLines = await failureLogs(deps.runtime, revisions)
   await withTransaction(deps.pool, async (client) => {
@@ -205,6 +220,7 @@ async function createReplica(
     secretKeys: deps.secretKeys,
     bounds: deps.bounds,
     namePrefix: deps.namePrefix,
+    publish: !deps.routing,
   })
   try {
     await deps.runtime.startContainer(await deps.runtime.createContainer(spec))
@@ -223,6 +239,9 @@ async function tearDown(
   deps: EnvironmentReconcilerDeps,
   state: RolloutState,
 ): Promise<{ requeueAfterMs?: number }> {
+  // Routes first (the routed set leaves out environments being deleted): no hostname may point at an
+  // address that is about to be freed, and perhaps given to somebody else's container.
+  await deps.routing?.routes.sync()
   for (const container of await deps.runtime.listManaged({ environmentId: state.environment.id })) {
     await deps.runtime.removeContainer(container.id, state.project.id)
   }

@@ -48,5 +48,6 @@ export function environmentStatus(
       updated: target ? routed.filter((c) => c.deploymentId === target.id).length : 0,
     },
     urls: ready.flatMap((c) => (c.url ? [c.url] : [])),
+    upstreams: ready.flatMap((c) => (c.upstream ? [c.upstream] : [])).sort(),
   }
 }
