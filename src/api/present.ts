@@ -46,7 +46,10 @@ export function presentEnvironment(environment: Environment) {
       deletionRequestedAt: environment.deletionRequestedAt,
     },
     spec: publicSpec(environment.spec),
-    status: deletionStatus(environment.status, environment.deletionRequestedAt),
+    status: deletionStatus(
+      { ...environment.status, domains: environment.domains },
+      environment.deletionRequestedAt,
+    ),
   }
 }
 

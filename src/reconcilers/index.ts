@@ -13,6 +13,8 @@ import { createDeploymentReconciler } from './deployment/reconcile.js'
 import { createEnvironmentReconciler } from './environment/reconcile.js'
 import { throttledSweep } from './garbage.js'
 import { createProjectReconciler } from './project.js'
+import { checkCertificate } from '../runtime/certificates.js'
+import type { CertificateWatchDeps } from './routes/certificates.js'
 import type { RoutingOptions } from './routes/render.js'
 import { createRoutesReconciler } from './routes/reconcile.js'
 import { RouteSync } from './routes/sync.js'
@@ -60,7 +62,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       namePrefix,
       attachContainers: config.attachContainers,
     }),
-    Routes: createRoutesReconciler(routes),
+    Routes: createRoutesReconciler(routes, routes && certificateWatch(pool, config)),
     Environment: createEnvironmentReconciler({
       pool,
       runtime,
@@ -101,4 +103,11 @@ function routingOptions(config: Config): RoutingOptions {
     ...(config.acmeEmail ? { acmeEmail: config.acmeEmail } : {}),
     ...(config.apiHost ? { api: { host: config.apiHost, upstream: config.apiUpstream } } : {}),
   }
+}
+
+/** With automatic HTTPS, certificates are checked at Caddy's HTTPS port, on the host its admin API is on. */
+function certificateWatch(pool: Pool, config: Config): CertificateWatchDeps | undefined {
+  if (config.tls !== 'auto' || !config.caddyAdminUrl) return undefined
+  const caddyHost = new URL(config.caddyAdminUrl).hostname
+  return { pool, check: (hostname) => checkCertificate(caddyHost, config.httpsPort, hostname) }
 }

@@ -13,8 +13,10 @@ test('under a term that is over, every method but the reads is refused before it
   const reads: readonly string[] = RUNTIME_READS
   const mutations = Object.keys(raw).filter((name) => !reads.includes(name))
   assert.deepEqual(mutations.sort(), [
+    'attachToNetwork',
     'buildImage',
     'createContainer',
+    'detachFromNetwork',
     'ensureNetwork',
     'pullImage',
     'pushImage',

@@ -36,3 +36,40 @@ export async function claimDomains(
   )
   if (rows[0]) throw new ConflictError(`domain ${rows[0].hostname} is already in use`, 'GILGAL_DOMAIN_TAKEN')
 }
+
+/** A custom domain of a routed environment, and what its certificate was last found to be. */
+export interface DomainCertificate {
+  hostname: string
+  environmentId: string
+  environmentName: string
+  projectId: string
+  certificate: string | null
+}
+
+/** The claimed domains of environments that are routed (not being deleted), for the certificate check. */
+export async function listDomainCertificates(pool: Pool): Promise<DomainCertificate[]> {
+  const { rows } = await pool.query<DomainCertificate>(
+    `select d.hostname, e.id as "environmentId", e.name as "environmentName", p.id as "projectId",
+            d.certificate
+       from environment_domains d
+       join environments e on e.id = d.environment_id
+       join projects p on p.id = e.project_id
+      where e.deletion_requested_at is null and p.deletion_requested_at is null
+      order by d.hostname`,
+  )
+  return rows
+}
+
+/** Records a certificate check of a hostname the environment still holds. */
+export async function recordCertificate(
+  pool: Pool,
+  domain: Pick<DomainCertificate, 'hostname' | 'environmentId'>,
+  certificate: 'Ready' | 'NotReady',
+  message: string,
+): Promise<void> {
+  await pool.query(
+    `update environment_domains set certificate = $3, certificate_message = $4, checked_at = now()
+      where hostname = $1 and environment_id = $2`,
+    [domain.hostname, domain.environmentId, certificate, message],
+  )
+}

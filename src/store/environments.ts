@@ -20,6 +20,15 @@ export interface Environment {
   createdAt: Date
   updatedAt: Date
   deletionRequestedAt: Date | null
+  /** The domains it holds, with what the last certificate check found (status.domains). */
+  domains: DomainStatus[]
+}
+
+export interface DomainStatus {
+  hostname: string
+  certificate?: 'Ready' | 'NotReady'
+  message?: string
+  checkedAt?: string
 }
 
 interface EnvironmentRow {
@@ -35,10 +44,14 @@ interface EnvironmentRow {
   created_at: Date
   updated_at: Date
   deletion_requested_at: Date | null
+  domains: DomainStatus[]
 }
 
 const fields = `e.id, e.project_id, p.name as project_name, e.name, e.labels, e.spec, e.generation, e.status,
-  e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at`
+  e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at,
+  (select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('hostname', d.hostname,
+     'certificate', d.certificate, 'message', d.certificate_message, 'checkedAt', d.checked_at))
+     order by d.hostname), '[]') from environment_domains d where d.environment_id = e.id) as domains`
 // Every read joins the project, so ownership is checked in the same statement that finds the row.
 const select = `select ${fields} from environments e join projects p on p.id = e.project_id`
 // Writes return the row as reads do, in the same round trip.
@@ -59,6 +72,7 @@ function toEnvironment(row: EnvironmentRow): Environment {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     deletionRequestedAt: row.deletion_requested_at,
+    domains: row.domains,
   }
 }
 

@@ -83,7 +83,8 @@ export async function get(
   } catch (error) {
     if (!(error instanceof StaleConnectionError)) throw error
     onStaleRetry?.()
-    return getOnce(port, hostname, agent)
+    // On a new connection: the pool's other idle ones were most likely closed by the same reload.
+    return getOnce(port, hostname, undefined)
   }
 }
 

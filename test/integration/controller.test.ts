@@ -103,6 +103,21 @@ describe('controller manager', () => {
     await stopAll()
   })
 
+  test('every resync queues the routes of the whole installation', async () => {
+    let routesReconciled = 0
+    const manager = await startManager('routes', {
+      buildReconcilers: () => ({
+        ...statusReconcilers(db.pool),
+        Routes: { reconcile: async () => (routesReconciled++, {}) },
+      }),
+    })
+    await waitFor('the routes after becoming leader', async () => (routesReconciled >= 1 ? true : undefined))
+    const before = routesReconciled
+    await manager.resync('test')
+    await waitFor('the routes again', async () => (routesReconciled > before ? true : undefined))
+    await stopAll()
+  })
+
   test('50 writes made while the LISTEN session is killed all converge after the reconnect', async () => {
     const metrics = createMetrics()
     const manager = await startManager('reconnect', { metrics })

@@ -174,6 +174,19 @@ describe('claims', () => {
       kept,
     ])
     assert.equal(rows[0].certificate, 'issued')
+    await db.pool.query(
+      "update environment_domains set certificate = 'NotReady', certificate_message = 'no certificate yet' where hostname = $1",
+      [kept],
+    )
+    const shown = (await client(app, alice).get(`/api/environments/${id}`)).json().status.domains
+    assert.deepEqual(
+      shown.map((d: Record<string, unknown>) => [d.hostname, d.certificate, d.message]),
+      [
+        [added, undefined, undefined],
+        [kept, 'NotReady', 'no certificate yet'],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      'status.domains: the hostnames it holds, with what the certificate check found',
+    )
     assert.equal((await putDomains(alice, id, [])).statusCode, 200)
     assert.deepEqual(await claimsOf(id), [])
   })
