@@ -10,10 +10,16 @@ export interface Call {
 }
 
 /** Requests per second over `seconds` at `connections`, measured by autocannon (Fastify's own tool). */
-export async function throughput(port: number, call: Call, connections = 50, seconds = 5): Promise<number> {
+export async function throughput(
+  port: number,
+  call: Call,
+  connections = 50,
+  seconds = 5,
+  host = '127.0.0.1',
+): Promise<number> {
   if (typeof call.headers === 'function') throw new Error('throughput takes fixed headers')
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}${call.path}`,
+    url: `http://${host}:${port}${call.path}`,
     method: (call.method ?? 'GET') as 'GET',
     headers: call.headers,
     connections,
@@ -39,6 +45,7 @@ export async function latencies(
   call: Call,
   concurrency: number,
   seconds: number,
+  host = '127.0.0.1',
 ): Promise<Latencies> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
   const samples: number[] = []
@@ -47,7 +54,7 @@ export async function latencies(
   const loop = async () => {
     while (performance.now() < deadline) {
       const started = performance.now()
-      const status = await send(port, call, agent, sent++)
+      const status = await send(port, call, agent, sent++, host)
       if (status >= 300) throw new Error(`${call.path} answered ${status}`)
       samples.push(performance.now() - started)
     }
@@ -57,12 +64,18 @@ export async function latencies(
   return summarize(samples)
 }
 
-export function send(port: number, call: Call, agent: Agent, index: number): Promise<number> {
+export function send(
+  port: number,
+  call: Call,
+  agent: Agent,
+  index: number,
+  host = '127.0.0.1',
+): Promise<number> {
   const body = call.body?.(index)
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host,
         port,
         path: call.path,
         method: call.method ?? 'GET',

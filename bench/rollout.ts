@@ -20,6 +20,7 @@ import { docker, followBuild } from '../test/helpers/docker.js'
 import { freePort } from '../test/helpers/net.js'
 import { fmt } from './api.js'
 import { summarize } from './load.js'
+import { session, type Api } from './session.js'
 
 const APPLY_RUNS = 5
 const KILL_RUNS = 20
@@ -42,7 +43,7 @@ export async function runRolloutBench(databaseUrl: string): Promise<string[][]> 
   })
   try {
     while (!server.controller?.elector.isLeader) await delay(50)
-    const api = await session(port)
+    const api = await session(port, 'bench')
     const apply: number[] = []
     const cli: number[] = []
     for (let i = 0; i < APPLY_RUNS; i++) {
@@ -88,30 +89,6 @@ export async function runRolloutBench(databaseUrl: string): Promise<string[][]> 
     await docker.getImage(IMAGE).remove({ force: true })
     await rm(dataDir, { recursive: true, force: true })
   }
-}
-
-type Api = (method: string, path: string, body?: string, type?: string) => Promise<Record<string, any>> // eslint-disable-line @typescript-eslint/no-explicit-any
-
-async function session(port: number): Promise<Api> {
-  const call = async (
-    method: string,
-    url: string,
-    body?: string,
-    type = 'application/json',
-    token?: string,
-  ) => {
-    const response = await fetch(`http://127.0.0.1:${port}${url}`, {
-      method,
-      headers: { 'content-type': type, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body,
-    })
-    if (response.status >= 300)
-      throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`)
-    return (await response.json()) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
-  }
-  const user = { email: 'bench@example.com', username: 'bench', password: 'correct horse battery' }
-  const { accessToken } = await call('POST', '/api/auth/register', JSON.stringify(user))
-  return (method, url, body, type) => call(method, url, body, type, accessToken)
 }
 
 function manifest(name: string, interval: number): string {

@@ -13,6 +13,7 @@ import { migrate } from '../src/store/migrate.js'
 import { runApiBench } from './api.js'
 import { runBuildBench } from './build.js'
 import { runRolloutBench } from './rollout.js'
+import { runRoutingBench } from './routing.js'
 import { runWakeupBench } from './wakeup.js'
 
 const log = createLogger('warn')
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       ...(only === undefined || only === 'wakeup' ? await runWakeupBench(url.toString()) : []),
       ...(only === undefined || only === 'build' ? await runBuildBench(url.toString()) : []),
       ...(only === undefined || only === 'rollout' ? await runRolloutBench(url.toString()) : []),
+      ...(only === undefined || only === 'routing' ? await runRoutingBench(url.toString()) : []),
     ]
     print([HEADER, ...rows])
   } finally {
