@@ -64,6 +64,7 @@ export async function startServer(
             secrets,
             passwords,
             corsOrigins: config.corsOrigins,
+            trustedProxies: config.trustedProxies,
             allowLocalSources: config.allowLocalSources,
             limits: config.limits,
             reservedHostnames: reservedHostnamesOf(config),

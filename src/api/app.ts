@@ -45,6 +45,8 @@ export interface AppDeps {
    * the bench), those of a process that sets neither.
    */
   reservedHostnames?: ReservedHostnames
+  /** GILGAL_TRUSTED_PROXIES: whose X-Forwarded-For names the client (rate limits, logs). */
+  trustedProxies?: readonly string[]
   metrics?: Metrics
   metricsToken?: string
   /** Read-only use: runtime logs of environments. Absent in a process without an engine. */
@@ -72,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    // Behind Caddy (GILGAL_API_HOST) every request comes from the proxy: the client is who it says.
+    ...(deps.trustedProxies?.length ? { trustProxy: [...deps.trustedProxies] } : {}),
     // Unknown fields are refused, not silently dropped; every field error is reported at once.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, allowUnionTypes: true } },
   })

@@ -84,7 +84,9 @@ describe('parseConfig', () => {
       GILGAL_API_HOST: 'gilgal.example.com',
       GILGAL_ACME_EMAIL: 'ops@example.com',
       GILGAL_ATTACH_CONTAINERS: 'gilgal-caddy,gilgal',
+      GILGAL_TRUSTED_PROXIES: '127.0.0.1,172.31.250.10',
     })
+    assert.deepEqual(config.trustedProxies, ['127.0.0.1', '172.31.250.10'])
     assert.equal(config.apiHost, 'gilgal.example.com')
     assert.equal(config.acmeEmail, 'ops@example.com')
     assert.deepEqual(config.attachContainers, ['gilgal-caddy', 'gilgal'])
@@ -117,6 +119,7 @@ describe('parseConfig', () => {
     ['GILGAL_API_HOST', 'Gilgal.Example.com'],
     ['GILGAL_ACME_EMAIL', 'not an email'],
     ['GILGAL_ATTACH_CONTAINERS', 'caddy gilgal'],
+    ['GILGAL_TRUSTED_PROXIES', 'caddy'],
   ]
   for (const [name, value] of badValues) {
     test(`${name}=${value} is refused with one line naming the variable`, () => {

@@ -32,6 +32,11 @@ export interface Config {
   /** Where Caddy reaches the API (GILGAL_API_UPSTREAM): by default HOST:PORT, a wildcard HOST as loopback. */
   readonly apiUpstream: string
   /**
+   * Proxies whose X-Forwarded-For the API believes (GILGAL_TRUSTED_PROXIES): Caddy's address when it
+   * serves the API, so rate limits count each client, not the proxy. Empty: none.
+   */
+  readonly trustedProxies: readonly string[]
+  /**
    * Containers (by name) the controller connects to every project network: Caddy's, and its own when
    * it runs in a container, so both reach the apps by their network addresses (docker-compose.yml).
    */
@@ -115,6 +120,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     acmeEmail: values.GILGAL_ACME_EMAIL as string | undefined,
     apiHost: values.GILGAL_API_HOST as string | undefined,
     apiUpstream: (values.GILGAL_API_UPSTREAM as string | undefined) ?? defaultApiUpstream(values),
+    trustedProxies: parseList(String(values.GILGAL_TRUSTED_PROXIES ?? '')),
     attachContainers: parseList(String(values.GILGAL_ATTACH_CONTAINERS ?? '')),
     role: values.GILGAL_ROLE as Role,
     resyncSeconds: Number(values.GILGAL_RESYNC_SECONDS),

@@ -382,3 +382,28 @@ test('auth routes are rate limited per client', async () => {
     await limited.close()
   }
 })
+
+test('behind a trusted proxy (GILGAL_TRUSTED_PROXIES), each client has its own limit; a spoofed header from elsewhere does not', async () => {
+  const behindCaddy = await buildTestApp(db.pool, {
+    authRateLimit: { max: 1, timeWindow: 60_000 },
+    trustedProxies: ['127.0.0.1'],
+  })
+  try {
+    const attempt = (forwardedFor: string, remoteAddress = '127.0.0.1') =>
+      behindCaddy.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        remoteAddress,
+        headers: { 'x-forwarded-for': forwardedFor },
+        payload: { email: 'a@b.c', password: 'whatever1' },
+      })
+    assert.equal((await attempt('203.0.113.1')).statusCode, 401)
+    assert.equal((await attempt('203.0.113.1')).statusCode, 429, 'the same client, through the proxy')
+    assert.equal((await attempt('203.0.113.2')).statusCode, 401, 'another client is not held back')
+    // Not from the proxy: the header is the sender's own claim, and the sender's address is what counts.
+    assert.equal((await attempt('203.0.113.3', '198.51.100.7')).statusCode, 401)
+    assert.equal((await attempt('203.0.113.4', '198.51.100.7')).statusCode, 429)
+  } finally {
+    await behindCaddy.close()
+  }
+})
