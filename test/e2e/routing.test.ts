@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import type { Routing } from '../../src/reconcilers/environment/routing.js'
 import { createRoutesReconciler } from '../../src/reconcilers/routes/reconcile.js'
+import type { RoutingOptions } from '../../src/reconcilers/routes/render.js'
 import { RouteSync } from '../../src/reconcilers/routes/sync.js'
 import { ROUTES_KEY } from '../../src/controller/keys.js'
 import { checkCertificate } from '../../src/runtime/certificates.js'
 import { FencedError } from '../../src/runtime/fence.js'
 import { alwaysCurrent, alwaysStale } from '../doubles/fence.js'
 import { reconcileContext } from '../doubles/reconcile-context.js'
+import { buildTestApp } from '../helpers/app.js'
 import { startCaddy, type TestCaddy } from '../helpers/caddy.js'
 import { testEnv } from '../helpers/db.js'
 import { buildBusyboxImage, docker, removeTestObjects } from '../helpers/docker.js'
@@ -30,6 +33,7 @@ let caddy: TestCaddy
 let routes: RouteSync
 let routing: Routing
 let hosts: { default: string; production: string }
+let routingOptions: RoutingOptions
 
 before(async () => {
   await buildBusyboxImage(images.v1, 'v1\n')
@@ -38,11 +42,17 @@ before(async () => {
   // No drain: the old containers stop in the very pass that switches, so only the order of the two
   // (routes confirmed, then stop) keeps requests from failing.
   world = await createRolloutWorld('routing', { rollout: { ...FAST_ROLLOUT, drainSeconds: 0 } })
+  routingOptions = {
+    baseDomain: 'localhost',
+    httpPort: caddy.httpPort,
+    httpsPort: caddy.httpsPort,
+    tls: 'off',
+  }
   routes = new RouteSync({
     pool: world.db.pool,
     caddy: caddy.admin,
     fence: alwaysCurrent,
-    options: { baseDomain: 'localhost', httpPort: caddy.httpPort, httpsPort: caddy.httpsPort, tls: 'off' },
+    options: routingOptions,
   })
   routing = {
     pool: world.db.pool,
@@ -64,6 +74,7 @@ after(async () => {
 
 const status = () => world.environmentStatus()
 const answer = (hostname: string) => get(caddy.httpPort, hostname)
+const answerAt = (hostname: string, path: string) => get(caddy.httpPort, hostname, { path })
 
 async function activeRevision(id: string): Promise<void> {
   await waitFor(
@@ -189,6 +200,27 @@ test('Caddy is loaded only when it runs something else: restarted empty or edite
   await resync()
   assert.equal(routes.loads, loads + 2)
   assert.deepEqual(await answer(hosts.default), { status: 200, body: 'v2\n' })
+})
+
+test("Gilgal's own API answers at GILGAL_API_HOST through Caddy", async () => {
+  const api = await buildTestApp(world.db.pool)
+  try {
+    await api.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = api.server.address() as AddressInfo
+    const withApi = new RouteSync({
+      pool: world.db.pool,
+      caddy: caddy.admin,
+      fence: alwaysCurrent,
+      options: { ...routingOptions, api: { host: `gilgal-${runId}.test`, upstream: `127.0.0.1:${port}` } },
+    })
+    await withApi.sync()
+    const health = await answerAt(`gilgal-${runId}.test`, '/health')
+    assert.equal(health.status, 200)
+    assert.equal(JSON.parse(health.body).status, 'ok')
+  } finally {
+    await api.close()
+    await routes.sync()
+  }
 })
 
 test('a leader whose term is over changes nothing in Caddy', async () => {

@@ -43,7 +43,8 @@ export function sendTraffic(port: number, hostname: string, ratePerSecond = 250,
     while (sending) {
       const sent = performance.now()
       try {
-        const { status, body } = await get(port, hostname, agent, () => report.staleConnectionRetries++)
+        const onStaleRetry = () => report.staleConnectionRetries++
+        const { status, body } = await get(port, hostname, { agent, onStaleRetry })
         report.answers.set(body, (report.answers.get(body) ?? 0) + 1)
         if (status < 200 || status > 299) fail(`${status} ${body.slice(0, 80)}`)
       } catch (error) {
@@ -71,29 +72,32 @@ export interface Answer {
   body: string
 }
 
-/** One GET through the proxy, by hostname (on a connection of its own unless `agent` keeps some). */
-export async function get(
-  port: number,
-  hostname: string,
-  agent?: Agent,
-  onStaleRetry?: () => void,
-): Promise<Answer> {
+export interface GetOptions {
+  path?: string
+  /** Keeps connections alive between requests; without it, each request has a connection of its own. */
+  agent?: Agent
+  onStaleRetry?: () => void
+}
+
+/** One GET through the proxy, by hostname. */
+export async function get(port: number, hostname: string, options: GetOptions = {}): Promise<Answer> {
+  const path = options.path ?? '/'
   try {
-    return await getOnce(port, hostname, agent)
+    return await getOnce(port, hostname, path, options.agent)
   } catch (error) {
     if (!(error instanceof StaleConnectionError)) throw error
-    onStaleRetry?.()
+    options.onStaleRetry?.()
     // On a new connection: the pool's other idle ones were most likely closed by the same reload.
-    return getOnce(port, hostname, undefined)
+    return getOnce(port, hostname, path, undefined)
   }
 }
 
 class StaleConnectionError extends Error {}
 
-function getOnce(port: number, hostname: string, agent: Agent | undefined): Promise<Answer> {
+function getOnce(port: number, hostname: string, path: string, agent: Agent | undefined): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let answered = false
-    const options = { host: '127.0.0.1', port, path: '/', headers: { host: hostname }, agent: agent ?? false }
+    const options = { host: '127.0.0.1', port, path, headers: { host: hostname }, agent: agent ?? false }
     const req = request(options, (res) => {
       answered = true
       let body = ''
