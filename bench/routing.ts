@@ -56,13 +56,17 @@ export async function runRoutingBench(databaseUrl: string): Promise<string[][]> 
   } finally {
     await server.stop()
     await caddy.stop()
-    const filters = { label: [`dev.gilgal.instance=${INSTANCE}`] }
-    for (const c of await docker.listContainers({ all: true, filters }))
-      await docker.getContainer(c.Id).remove({ force: true })
-    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
-    await docker.getImage(IMAGE).remove({ force: true })
-    await rm(dataDir, { recursive: true, force: true })
+    await removeBenchObjects(dataDir)
   }
+}
+
+async function removeBenchObjects(dataDir: string): Promise<void> {
+  const filters = { label: [`dev.gilgal.instance=${INSTANCE}`] }
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker.getContainer(c.Id).remove({ force: true })
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
+  await docker.getImage(IMAGE).remove({ force: true })
+  await rm(dataDir, { recursive: true, force: true })
 }
 
 const MANIFEST = `apiVersion: gilgal.dev/v1

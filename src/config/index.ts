@@ -2,6 +2,7 @@ import path from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import type { LevelWithSilent } from 'pino'
 import { ConfigError } from '../errors.js'
+import { domainRefusal } from '../model/hostnames.js'
 import type { Limits } from '../model/limits.js'
 import { envHints, envSchema } from './schema.js'
 
@@ -27,6 +28,8 @@ export interface Config {
   readonly tls: 'off' | 'auto'
   /** The ACME account's email for automatic HTTPS (GILGAL_ACME_EMAIL). */
   readonly acmeEmail: string | undefined
+  /** The ACME directory Caddy orders certificates from (GILGAL_ACME_CA); default: Caddy's own issuers. */
+  readonly acmeCa: string | undefined
   /** Caddy serves Gilgal's own API at this hostname (GILGAL_API_HOST); never under the base domain. */
   readonly apiHost: string | undefined
   /** Where Caddy reaches the API (GILGAL_API_UPSTREAM): by default HOST:PORT, a wildcard HOST as loopback. */
@@ -97,7 +100,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
   // Every name under the base domain is some project's: the API's own host there could be squatted.
   const base = String(values.GILGAL_BASE_DOMAIN)
   const apiHost = values.GILGAL_API_HOST as string | undefined
-  if (apiHost && (apiHost === base || apiHost.endsWith(`.${base}`))) {
+  if (apiHost && domainRefusal(apiHost, { baseDomain: base, apiHost: undefined })) {
     throw new ConfigError(describeEnvError({ instancePath: '/GILGAL_API_HOST' } as ErrorObject, values))
   }
   const isProduction = values.NODE_ENV === 'production'
@@ -118,6 +121,7 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     httpsPort: Number(values.GILGAL_HTTPS_PORT),
     tls: (values.GILGAL_TLS as 'off' | 'auto' | undefined) ?? (isProduction ? 'auto' : 'off'),
     acmeEmail: values.GILGAL_ACME_EMAIL as string | undefined,
+    acmeCa: values.GILGAL_ACME_CA as string | undefined,
     apiHost: values.GILGAL_API_HOST as string | undefined,
     apiUpstream: (values.GILGAL_API_UPSTREAM as string | undefined) ?? defaultApiUpstream(values),
     trustedProxies: parseList(String(values.GILGAL_TRUSTED_PROXIES ?? '')),

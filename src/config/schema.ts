@@ -30,6 +30,7 @@ export const envSchema = {
     GILGAL_HTTPS_PORT: { ...port, minimum: 1, default: 443 },
     GILGAL_TLS: { type: 'string', enum: ['off', 'auto'] },
     GILGAL_ACME_EMAIL: { type: 'string', pattern: '^[^\\s@]+@[^\\s@]+$' },
+    GILGAL_ACME_CA: httpUrl,
     GILGAL_API_HOST: {
       type: 'string',
       pattern: '^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$',
@@ -83,6 +84,7 @@ export const envHints: Record<string, string> = {
   GILGAL_CADDY_ADMIN_URL: 'an http(s):// URL such as http://localhost:2019',
   GILGAL_TLS: 'off or auto',
   GILGAL_ACME_EMAIL: "an email address for the ACME account (Let's Encrypt notices)",
+  GILGAL_ACME_CA: 'an ACME directory URL, such as https://acme-staging-v02.api.letsencrypt.org/directory',
   GILGAL_API_HOST: 'a lowercase DNS name outside GILGAL_BASE_DOMAIN, such as gilgal.example.com',
   GILGAL_API_UPSTREAM: 'host:port where Caddy reaches the API, such as gilgal:3000',
   GILGAL_TRUSTED_PROXIES: 'a comma-separated list of addresses or CIDRs, such as 127.0.0.1',

@@ -29,5 +29,5 @@ export interface Reconciler {
   reconcile(key: ObjectKey, signal: AbortSignal, context: ReconcileContext): Promise<ReconcileResult>
 }
 
-/** One reconciler per kind: what a leadership term runs (no `Routes` one: the key is a no-op). */
+/** One reconciler per kind: what a leadership term runs (a set without `Routes` treats its key as done). */
 export type ReconcilerSet = Record<Kind, Reconciler> & Partial<Record<ControllerKind, Reconciler>>

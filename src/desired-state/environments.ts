@@ -4,7 +4,7 @@ import type { Deployment } from '../store/deployments.js'
 import { claimDomains } from '../store/domains.js'
 import * as store from '../store/environments.js'
 import type { Project } from '../store/projects.js'
-import { assertDomainsAllowed } from './domains.js'
+import { assertDefaultHostname, assertDomainsAllowed } from './domains.js'
 import type { Action } from './projects.js'
 import { assertSourceResolvable, changedSnapshotFields, createRevision, snapshotOf } from './revisions.js'
 import { sealEnvironmentSpec } from './sealing.js'
@@ -32,6 +32,7 @@ export async function createEnvironment(
   input: EnvironmentInput,
 ): Promise<EnvironmentResult> {
   assertNotDeleting(project)
+  assertDefaultHostname(project.name, input.name)
   assertDomainsAllowed(ctx, input.spec.domains)
   const spec = sealEnvironmentSpec(input.spec, undefined, ctx.secretKeys)
   assertSourceResolvable(spec, project)

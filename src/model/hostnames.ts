@@ -39,11 +39,14 @@ export function hostnamesOf(
   project: string,
   environment: string,
   domains: readonly string[],
-  baseDomain: string,
+  reserved: ReservedHostnames,
 ): string[] {
+  const { baseDomain } = reserved
   const defaults = [`${environment}--${project}.${baseDomain}`]
   if (environment === 'production') defaults.push(`${project}.${baseDomain}`)
-  return [...defaults, ...domains]
+  // A claim the API would refuse today (one an older Gilgal let in) is never routed: it could take
+  // a project's name under the base domain, or the API's.
+  return [...defaults, ...domains.filter((domain) => domainRefusal(domain, reserved) === undefined)]
 }
 
 /**

@@ -11,8 +11,10 @@ import type { Runtime } from '../runtime/runtime.js'
 import type { Pool } from '../store/pool.js'
 import { createDeploymentReconciler } from './deployment/reconcile.js'
 import { createEnvironmentReconciler } from './environment/reconcile.js'
+import type { Routing } from './environment/routing.js'
 import { throttledSweep } from './garbage.js'
 import { createProjectReconciler } from './project.js'
+import { reservedHostnamesOf } from '../model/hostnames.js'
 import { checkCertificate } from '../runtime/certificates.js'
 import type { CertificateWatchDeps } from './routes/certificates.js'
 import type { RoutingOptions } from './routes/render.js'
@@ -46,14 +48,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
     intervalMs: SWEEP_INTERVAL_MS,
     onError: (error) => deps.log.warn({ err: error }, 'garbage collection failed; it runs again later'),
   })
-  const routes = config.caddyAdminUrl
-    ? new RouteSync({
-        pool,
-        caddy: deps.caddy ?? createCaddyAdmin(config.caddyAdminUrl),
-        fence,
-        options: routingOptions(config),
-      })
-    : undefined
+  const routes = routeSyncFor(deps, fence)
   return {
     Project: createProjectReconciler({
       pool,
@@ -70,12 +65,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       bounds: config.limits,
       metrics: deps.metrics,
       namePrefix,
-      routing: routes && {
-        pool,
-        routes,
-        baseDomain: config.baseDomain,
-        ports: { http: config.httpPort, https: config.httpsPort, tls: config.tls },
-      },
+      routing: routes && routingFor(pool, routes, config),
     }),
     Deployment: createDeploymentReconciler({
       pool,
@@ -94,6 +84,23 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
   }
 }
 
+/** Caddy's routes for this term, when GILGAL_CADDY_ADMIN_URL names a Caddy: loads checked by `fence`. */
+function routeSyncFor(deps: ReconcilerDeps, fence: Fence): RouteSync | undefined {
+  const url = deps.config.caddyAdminUrl
+  if (!url) return undefined
+  const caddy = deps.caddy ?? createCaddyAdmin(url)
+  return new RouteSync({ pool: deps.pool, caddy, fence, options: routingOptions(deps.config) })
+}
+
+function routingFor(pool: Pool, routes: RouteSync, config: Config): Routing {
+  return {
+    pool,
+    routes,
+    reserved: reservedHostnamesOf(config),
+    ports: { http: config.httpPort, https: config.httpsPort, tls: config.tls },
+  }
+}
+
 function routingOptions(config: Config): RoutingOptions {
   return {
     baseDomain: config.baseDomain,
@@ -101,6 +108,7 @@ function routingOptions(config: Config): RoutingOptions {
     httpsPort: config.httpsPort,
     tls: config.tls,
     ...(config.acmeEmail ? { acmeEmail: config.acmeEmail } : {}),
+    ...(config.acmeCa ? { acmeCa: config.acmeCa } : {}),
     ...(config.apiHost ? { api: { host: config.apiHost, upstream: config.apiUpstream } } : {}),
   }
 }

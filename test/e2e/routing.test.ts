@@ -53,7 +53,7 @@ before(async () => {
   routing = {
     pool: world.db.pool,
     routes,
-    baseDomain: 'localhost',
+    reserved: { baseDomain: 'localhost', apiHost: undefined },
     ports: { http: caddy.httpPort, https: caddy.httpsPort, tls: 'off' },
   }
   hosts = {

@@ -327,3 +327,24 @@ describe('migration 0003', () => {
     }
   })
 })
+
+test('an environment whose default hostname label would pass 63 characters is refused, and nothing is written', async () => {
+  const user = await registerUser(app)
+  const project = await client(app, user).post('/api/projects', { name: `p${'x'.repeat(38)}1`, spec: {} })
+  assert.equal(project.statusCode, 201, project.body)
+  const projectId = project.json().metadata.id
+  const tooLong = await client(app, user).post(`/api/projects/${projectId}/environments`, {
+    name: `e${'y'.repeat(21)}`,
+    spec: {},
+  })
+  assert.equal(tooLong.statusCode, 422, tooLong.body)
+  assert.equal(tooLong.json().errors[0].path, '/metadata/name')
+  assert.match(tooLong.json().errors[0].message, /would have 64 characters; at most 63/)
+  const listed = await client(app, user).get(`/api/projects/${projectId}/environments`)
+  assert.deepEqual(listed.json().items, [])
+  const fits = await client(app, user).post(`/api/projects/${projectId}/environments`, {
+    name: `e${'y'.repeat(20)}`,
+    spec: {},
+  })
+  assert.equal(fits.statusCode, 201, fits.body)
+})

@@ -20,6 +20,7 @@ export type RevisionBookkeeping = Pick<
   | 'restartsAtReady'
   | 'previousDeployment'
   | 'rolledBack'
+  | 'rolledBackFrom'
 >
 
 /** One revision as the planner needs it. */

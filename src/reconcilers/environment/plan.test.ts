@@ -378,3 +378,86 @@ describe('what the review found', () => {
     ])
   })
 })
+
+describe('where traffic goes (status.upstreams)', () => {
+  test("a bake-window rollback keeps the new revision's healthy replicas serving until the old ones are ready", () => {
+    const active = revision(2, 'Active', { readyAt: iso(T0), previousDeployment: 'r1' })
+    const stopped = [0, 1].map((i) => container('r1', i, { running: false }))
+    const crashed = container('r2', 0, { restartCount: 1 })
+    const plan = planEnvironment(
+      env({ replicas: 2 }),
+      [revision(1, 'Superseded'), active],
+      [...stopped, crashed, container('r2', 1)],
+      T0 + 10_000,
+    )
+    assert.deepEqual(types(plan.actions), [
+      'remove:r2-c0',
+      'start:r1-c0',
+      'start:r1-c1',
+      'revision:r2:Failed',
+      'revision:r1:Active',
+    ])
+    assert.deepEqual(
+      plan.status.upstreams,
+      ['10.0.2.3:8080'],
+      'the healthy new replica, never the crashed one',
+    )
+
+    const restored = revision(1, 'Active', { rolledBackFrom: 'r2' })
+    const failed = revision(2, 'Failed', { rolledBack: true })
+    const starting = [0, 1].map((i) => container('r1', i, { verdict: 'starting' }))
+    const waiting = planEnvironment(
+      env({ replicas: 2 }),
+      [restored, failed],
+      [...starting, container('r2', 1)],
+      T0 + 11_000,
+    )
+    assert.deepEqual(types(waiting.actions), [], 'the bridge stays while the old replicas are unproven')
+    assert.deepEqual(waiting.status.upstreams, ['10.0.2.3:8080'])
+
+    const ready = [0, 1].map((i) => container('r1', i))
+    const done = planEnvironment(
+      env({ replicas: 2 }),
+      [restored, failed],
+      [...ready, container('r2', 1)],
+      T0 + 12_000,
+    )
+    assert.deepEqual(types(done.actions), ['remove:r2-c1'])
+    assert.deepEqual(
+      done.status.upstreams,
+      ['10.0.1.2:8080', '10.0.1.3:8080'],
+      'the bridge leaves as it goes',
+    )
+  })
+
+  test('replicas routed before stay routed while a new term proves them again; unrouted ones wait', () => {
+    const routed = env({ replicas: 2, status: { upstreams: ['10.0.1.2:8080'] } })
+    const unproven = [0, 1].map((i) => container('r1', i, { verdict: 'starting' }))
+    const plan = planEnvironment(routed, [revision(1, 'Active')], unproven, T0)
+    assert.deepEqual(plan.status.upstreams, ['10.0.1.2:8080'])
+    const unhealthy = [container('r1', 0, { verdict: 'unhealthy' }), container('r1', 1)]
+    assert.deepEqual(planEnvironment(routed, [revision(1, 'Active')], unhealthy, T0).status.upstreams, [
+      '10.0.1.3:8080',
+    ])
+  })
+
+  test('a replica scaled away, or stopped first, leaves the routes in the same step', () => {
+    const down = planEnvironment(
+      env({ replicas: 1 }),
+      [revision(1, 'Active')],
+      [0, 1].map((i) => container('r1', i)),
+      T0,
+    )
+    assert.deepEqual(types(down.actions), ['remove:r1-c1'])
+    assert.deepEqual(down.status.upstreams, ['10.0.1.2:8080'])
+    const stopFirst = env({ rollout: { ...env().rollout, strategy: 'StopFirst' } })
+    const plan = planEnvironment(
+      stopFirst,
+      [revision(1, 'Active'), revision(2, 'Deploying', { deployStartedAt: iso(T0) })],
+      [container('r1'), container('r2', 0, { verdict: 'starting' })],
+      T0 + 1000,
+    )
+    assert.deepEqual(types(plan.actions), ['stop:r1-c0'])
+    assert.deepEqual(plan.status.upstreams, [], 'nothing routes to what stops')
+  })
+})

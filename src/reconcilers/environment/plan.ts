@@ -27,6 +27,25 @@ export function planEnvironment(
   containers: ObservedContainer[],
   now: number,
 ): Plan {
+  return withoutLeaving(planStep(env, revisions, containers, now), containers)
+}
+
+/** A container the plan stops or removes takes no traffic: routes leave it before it goes. */
+function withoutLeaving(plan: Plan, containers: ObservedContainer[]): Plan {
+  const leaving = new Set(
+    plan.actions.flatMap((a) => (a.type === 'stop' || a.type === 'remove' ? [a.containerId] : [])),
+  )
+  const gone = new Set(containers.filter((c) => leaving.has(c.id)).map((c) => c.upstream))
+  if (gone.size === 0 || !plan.status.upstreams) return plan
+  return { ...plan, status: { ...plan.status, upstreams: plan.status.upstreams.filter((u) => !gone.has(u)) } }
+}
+
+function planStep(
+  env: EnvironmentView,
+  revisions: RevisionView[],
+  containers: ObservedContainer[],
+  now: number,
+): Plan {
   const newestFirst = [...revisions].sort((a, b) => b.revision - a.revision)
   const active = newestFirst.find((r) => r.phase === 'Active')
   // A revision routes already point at is finished (or failed) before a newer one starts.
@@ -84,18 +103,31 @@ function planSteady(
     const broken = mine.find((c) => restartedSince(c) || !c.running || c.verdict === 'unhealthy')
     if (broken) return rollBackBake(env, active, previous, containers, broken, now)
   }
+  const ready = mine.filter((c) => c.running && c.verdict === 'healthy')
+  // After a bake-window rollback, the failed revision's healthy containers serve until these are ready.
+  const bridge =
+    ready.length < env.replicas && active.status.rolledBackFrom
+      ? containers.filter(
+          (c) => c.deploymentId === active.status.rolledBackFrom && c.running && c.verdict === 'healthy',
+        )
+      : []
   const keep = new Set(baking && previous ? [active.id, previous.id] : [active.id])
   const actions: Action[] = containers
-    .filter((c) => !keep.has(c.deploymentId))
+    .filter((c) => !keep.has(c.deploymentId) && !bridge.includes(c))
     .map((c) => ({ type: 'remove', containerId: c.id }))
   actions.push(...replicaActions(active.id, mine, env.replicas))
   const crashLooping = mine.some((c) => c.restartCount >= CRASH_LOOP_RESTARTS)
-  const ready = mine.filter((c) => c.running && c.verdict === 'healthy')
   // The newest revision failed and this one serves instead: Degraded until the user deploys again.
   const newest = revisions[0]
   const rolledBack = newest?.phase === 'Failed' && newest.status.rolledBack === true
   const degraded = crashLooping || rolledBack || ready.length < env.replicas
-  const status = environmentStatus(env, active, active, ready, degraded ? 'Degraded' : 'Available')
+  const status = environmentStatus(
+    env,
+    active,
+    active,
+    [...mine, ...bridge],
+    degraded ? 'Degraded' : 'Available',
+  )
   if (crashLooping) status.reason = 'CrashLoop'
   else if (rolledBack) status.reason = 'RolledBack'
   const settled = !crashLooping && ready.length >= env.replicas && !baking && actions.length === 0
@@ -116,17 +148,18 @@ function rollBackBake(
   now: number,
 ): Plan {
   const reason = broken.verdict === 'unhealthy' && broken.running ? 'HealthCheckFailed' : 'CrashLoop'
+  // The new containers still healthy keep serving while the previous ones start (see planSteady).
+  const healthy = (c: ObservedContainer) => c.running && c.verdict === 'healthy' && c.id !== broken.id
+  const failedOnes = containers.filter((c) => c.deploymentId === failed.id)
   const actions: Action[] = [
-    ...containers
-      .filter((c) => c.deploymentId === failed.id)
-      .map((c): Action => ({ type: 'remove', containerId: c.id })),
+    ...failedOnes.filter((c) => !healthy(c)).map((c): Action => ({ type: 'remove', containerId: c.id })),
     ...containers
       .filter((c) => c.deploymentId === previous.id && !c.running)
       .map((c): Action => ({ type: 'start', containerId: c.id })),
     failRevision(failed, reason, broken, true, now),
     { type: 'revision', deploymentId: previous.id, patch: { phase: 'Active', rolledBackFrom: failed.id } },
   ]
-  const serving = containers.filter((c) => c.deploymentId === previous.id)
+  const serving = [...containers.filter((c) => c.deploymentId === previous.id), ...failedOnes.filter(healthy)]
   const status = environmentStatus(env, { ...previous, phase: 'Active' }, previous, serving, 'Degraded')
   status.reason = 'RolledBack'
   return {

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js'
-import { hostnamesOf, urlOf } from '../../model/hostnames.js'
+import { hostnamesOf, urlOf, type ReservedHostnames } from '../../model/hostnames.js'
 import type { RolloutState } from '../../store/environments.js'
 import type { Pool } from '../../store/pool.js'
 import { writeUpstreams, type RoutedEnvironment } from '../../store/routes.js'
@@ -10,14 +10,15 @@ import type { Plan } from './model.js'
 export interface Routing {
   pool: Pool
   routes: RouteSync
-  baseDomain: string
+  /** The base domain (default hostnames) and the API's host: claims under either are never routed. */
+  reserved: ReservedHostnames
   ports: { http: number; https: number; tls: 'off' | 'auto' }
 }
 
 /** The URLs users reach the environment at through Caddy. */
 export function urlsOf(routing: Routing, state: RolloutState): string[] {
   const { domains } = state.environment
-  return hostnamesOf(state.project.name, state.environment.name, domains, routing.baseDomain).map((host) =>
+  return hostnamesOf(state.project.name, state.environment.name, domains, routing.reserved).map((host) =>
     urlOf(host, routing.ports),
   )
 }
@@ -45,7 +46,10 @@ export async function routeFirst(
     domains: state.environment.domains,
     upstreams,
   }
-  if (routing.routes.serves(env.id, routeFingerprint(env, routing.baseDomain))) return undefined
+  // A step that stops, removes or switches asks Caddy itself (one read): memory can be stale after a
+  // restart or a hand edit, and these steps must not act on a route Caddy does not run.
+  const served = routing.routes.serves(env.id, routeFingerprint(env, routing.reserved))
+  if (served && !dependsOnRoutes(plan)) return undefined
   try {
     await writeUpstreams(routing.pool, env.id, upstreams)
     await routing.routes.sync()

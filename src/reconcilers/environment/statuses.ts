@@ -48,6 +48,18 @@ export function environmentStatus(
       updated: target ? routed.filter((c) => c.deploymentId === target.id).length : 0,
     },
     urls: ready.flatMap((c) => (c.url ? [c.url] : [])),
-    upstreams: ready.flatMap((c) => (c.upstream ? [c.upstream] : [])).sort(),
+    upstreams: upstreamsOf(env, routed),
   }
+}
+
+/**
+ * Where traffic goes: the routed containers that run and pass their probes, and those that were
+ * routed already and are only unproven again (a new leadership term or a restarted controller probes
+ * from scratch): they keep their traffic until a probe says otherwise.
+ */
+function upstreamsOf(env: EnvironmentView, routed: ObservedContainer[]): string[] {
+  const before = new Set(env.status.upstreams ?? [])
+  const routable = (c: ObservedContainer) =>
+    c.running && (c.verdict === 'healthy' || (c.verdict === 'starting' && before.has(c.upstream ?? '')))
+  return routed.flatMap((c) => (routable(c) && c.upstream ? [c.upstream] : [])).sort()
 }

@@ -82,8 +82,41 @@ describe('renderApps', () => {
       'only the local name is served over plain HTTP',
     )
     assert.deepEqual(apps.tls, {
-      automation: { policies: [{ issuers: [{ module: 'acme', email: 'ops@example.com' }] }] },
+      automation: {
+        policies: [
+          {
+            issuers: [
+              { module: 'acme', email: 'ops@example.com' },
+              { module: 'zerossl', email: 'ops@example.com' },
+            ],
+          },
+        ],
+      },
     })
+    const chosen = renderApps([shop], { ...LOCAL, tls: 'auto', acmeCa: 'https://acme-staging.example/dir' })
+    assert.deepEqual(
+      (chosen.tls as { automation: { policies: Array<{ issuers: unknown }> } }).automation.policies[0]!
+        .issuers,
+      [{ module: 'acme', ca: 'https://acme-staging.example/dir' }],
+      'a chosen CA is the only issuer',
+    )
+  })
+
+  test('a claim the API would refuse now (an older Gilgal let it in) is never routed', () => {
+    const squatter = {
+      ...staging,
+      domains: ['production--victim.localhost', '*.example.com', 'gilgal.example.com', 'ok.example.com'],
+    }
+    const apps = renderApps([squatter], {
+      ...LOCAL,
+      api: { host: 'gilgal.example.com', upstream: '127.0.0.1:3000' },
+    })
+    const hosts = serversOf(apps).gilgal_http!.routes.map((route) => route.match?.[0]?.host)
+    assert.deepEqual(hosts, [
+      ['gilgal.example.com'],
+      ['staging--shop.localhost', 'ok.example.com'],
+      undefined,
+    ])
   })
 
   test("Gilgal's own API is served first at GILGAL_API_HOST", () => {

@@ -1,4 +1,4 @@
-import { hostnamesOf, isLocalHostname } from '../../model/hostnames.js'
+import { hostnamesOf, isLocalHostname, type ReservedHostnames } from '../../model/hostnames.js'
 import type { RoutedEnvironment } from '../../store/routes.js'
 
 export interface RoutingOptions {
@@ -8,6 +8,8 @@ export interface RoutingOptions {
   /** `auto`: Caddy obtains certificates for every hostname that is not local (isLocalHostname). */
   tls: 'off' | 'auto'
   acmeEmail?: string
+  /** The ACME directory (GILGAL_ACME_CA), such as Let's Encrypt's staging one; default: Caddy's. */
+  acmeCa?: string
   /** Gilgal's own API, served at `host` (GILGAL_API_HOST) from `upstream` (`host:port`). */
   api?: { host: string; upstream: string }
 }
@@ -50,17 +52,26 @@ export function renderApps(environments: readonly RoutedEnvironment[], options: 
       automatic_https: { disable_redirects: true },
     }
   }
-  const acme = secured.size > 0 && options.acmeEmail
   return {
     http: { http_port: options.httpPort, https_port: options.httpsPort, servers },
-    ...(acme
-      ? { tls: { automation: { policies: [{ issuers: [{ module: 'acme', email: options.acmeEmail }] }] } } }
-      : {}),
+    ...(secured.size > 0 ? issuance(options) : {}),
   }
 }
 
+/**
+ * Who issues certificates: Caddy's defaults (Let's Encrypt, then ZeroSSL) unless an email or a CA is
+ * configured; with an email, both default issuers carry it, and a chosen CA is the only one.
+ */
+function issuance(options: RoutingOptions): Json {
+  const { acmeEmail: email, acmeCa: ca } = options
+  if (!email && !ca) return {}
+  const issuers: Json[] = [{ module: 'acme', ...(email ? { email } : {}), ...(ca ? { ca } : {}) }]
+  if (email && !ca) issuers.push({ module: 'zerossl', email })
+  return { tls: { automation: { policies: [{ issuers }] } } }
+}
+
 function environmentRoute(env: RoutedEnvironment, options: RoutingOptions): Json {
-  const hosts = hostnamesOf(env.project, env.environment, env.domains, options.baseDomain)
+  const hosts = hostnamesOf(env.project, env.environment, env.domains, reservedOf(options))
   if (env.upstreams.length > 0) return proxyRoute(hosts, env.upstreams)
   return {
     match: [{ host: hosts }],
@@ -77,8 +88,9 @@ function environmentRoute(env: RoutedEnvironment, options: RoutingOptions): Json
 }
 
 /**
- * Round robin over the upstreams; a connection that fails marks its upstream down for a while
- * (passive health) and an idempotent request is tried on another one for up to two seconds.
+ * Round robin over the upstreams; three failed connections within 5 s take an upstream out for a while
+ * (passive health: one blip does not take out a single replica), and an idempotent request is tried
+ * on another one for up to two seconds.
  */
 function proxyRoute(hosts: string[], upstreams: readonly string[]): Json {
   return {
@@ -93,7 +105,7 @@ function proxyRoute(hosts: string[], upstreams: readonly string[]): Json {
           try_interval: '50ms',
           retry_match: [{ method: IDEMPOTENT }],
         },
-        health_checks: { passive: { fail_duration: '5s', max_fails: 1 } },
+        health_checks: { passive: { fail_duration: '5s', max_fails: 3 } },
       },
     ],
     terminal: true,
@@ -139,4 +151,9 @@ function narrowed(routes: Json[], keep: (host: string) => boolean): Json[] {
     const hosts = hostsOf(route).filter(keep)
     return hosts.length > 0 ? [{ ...route, match: [{ host: hosts }] }] : []
   })
+}
+
+/** The names no environment's domain may take: under the base domain, and the API's own. */
+export function reservedOf(options: RoutingOptions): ReservedHostnames {
+  return { baseDomain: options.baseDomain, apiHost: options.api?.host }
 }

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util'
-import { hostnamesOf } from '../../model/hostnames.js'
+import { hostnamesOf, type ReservedHostnames } from '../../model/hostnames.js'
 import type { ProxyAdmin } from '../../runtime/caddy.js'
 import type { Fence } from '../../runtime/fence.js'
 import type { Pool } from '../../store/pool.js'
 import { listRoutedEnvironments, type RoutedEnvironment } from '../../store/routes.js'
-import { renderApps, type RoutingOptions } from './render.js'
+import { renderApps, reservedOf, type RoutingOptions } from './render.js'
 
 export interface RouteSyncDeps {
   pool: Pool
@@ -16,8 +16,8 @@ export interface RouteSyncDeps {
 }
 
 /** What an environment's routes are made of: its hostnames and where they send traffic. */
-export function routeFingerprint(env: RoutedEnvironment, baseDomain: string): string {
-  const hosts = hostnamesOf(env.project, env.environment, env.domains, baseDomain)
+export function routeFingerprint(env: RoutedEnvironment, reserved: ReservedHostnames): string {
+  const hosts = hostnamesOf(env.project, env.environment, env.domains, reserved)
   return JSON.stringify([hosts, [...env.upstreams].sort()])
 }
 
@@ -68,6 +68,6 @@ export class RouteSync {
       this.deps.onLoaded?.()
     }
     this.served.clear()
-    for (const env of environments) this.served.set(env.id, routeFingerprint(env, options.baseDomain))
+    for (const env of environments) this.served.set(env.id, routeFingerprint(env, reservedOf(options)))
   }
 }
