@@ -11,7 +11,7 @@ import { startCaddy, type TestCaddy } from '../helpers/caddy.js'
 import { testEnv } from '../helpers/db.js'
 import { buildBusyboxImage, docker, removeTestObjects } from '../helpers/docker.js'
 import { createRolloutWorld, FAST_ROLLOUT, type RolloutWorld } from '../helpers/rollouts.js'
-import { get, sendTraffic } from '../helpers/traffic.js'
+import { get, sendTraffic, type TrafficReport } from '../helpers/traffic.js'
 import { waitFor } from '../helpers/wait.js'
 
 const { runId } = testEnv()
@@ -70,6 +70,22 @@ after(async () => {
 
 const status = () => world.environmentStatus()
 const answer = (hostname: string) => get(caddy.httpPort, hostname)
+
+async function setSpec(path: string, value: string): Promise<void> {
+  await world.db.pool.query(`update environments set spec = jsonb_set(spec, $2, $3) where id = $1`, [
+    world.environmentId,
+    path,
+    value,
+  ])
+}
+
+/** Every failed or non-2xx answer counts; requests resent after a reload closed their idle connection are reported. */
+function assertNoneFailed(report: TrafficReport): void {
+  const { requests, failures, failureSamples, perSecond, staleConnectionRetries } = report
+  assert.equal(failures, 0, `${failures} of ${requests} failed: ${failureSamples.join('; ')}`)
+  console.log(`traffic: ${requests} requests, ${perSecond.toFixed(0)}/s, ${staleConnectionRetries} resent`)
+  assert.ok(perSecond >= 200, `the client sent ${perSecond.toFixed(0)} requests/s`)
+}
 
 async function activeRevision(id: string): Promise<void> {
   await waitFor(
@@ -151,16 +167,7 @@ test('a start-first rollout and an automatic rollback through Caddy drop no requ
       },
     )
     const report = await traffic.stop()
-    assert.equal(
-      report.failures,
-      0,
-      `${report.failures} of ${report.requests} failed: ${report.failureSamples.join('; ')}`,
-    )
-    // Reported, not hidden: requests sent again after a reload closed their idle connection.
-    console.log(
-      `traffic: ${report.requests} requests, ${report.perSecond.toFixed(0)}/s, ${report.staleConnectionRetries} resent`,
-    )
-    assert.ok(report.perSecond >= 200, `the client sent ${report.perSecond.toFixed(0)} requests/s`)
+    assertNoneFailed(report)
     assert.deepEqual([...report.answers.keys()].sort(), ['v1\n', 'v2\n'])
     assert.equal((await world.statusOf(failing)).rolledBack, true)
     assert.deepEqual(await answer(hosts.default), { status: 200, body: 'v2\n' })
@@ -170,6 +177,41 @@ test('a start-first rollout and an automatic rollback through Caddy drop no requ
       `update environments set spec = jsonb_set(spec, '{rollout,progressDeadlineSeconds}', '20') where id = $1`,
       [world.environmentId],
     )
+  }
+})
+
+test('a replica that crashes in the bake window rolls back through Caddy with no failed request', async () => {
+  await setSpec('{replicas}', '2')
+  await setSpec('{rollout,monitorSeconds}', '30')
+  const driver = world.drive({ routing })
+  try {
+    await activeRevision(await world.deploy(images.v1))
+    await waitFor(
+      'two upstreams',
+      async () => ((await status()).upstreams as string[]).length === 2 || undefined,
+    )
+    const traffic = sendTraffic(caddy.httpPort, hosts.default)
+    const baking = await world.deploy(images.v2)
+    await activeRevision(baking)
+    const [victim] = await docker.listContainers({ filters: { label: [`dev.gilgal.deployment=${baking}`] } })
+    await docker.getContainer(victim!.Id).kill()
+    const onlyOld = async () => {
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`dev.gilgal.deployment=${baking}`] },
+      })
+      const upstreams = (await status()).upstreams as string[]
+      return left.length === 0 && upstreams.length === 2 ? true : undefined
+    }
+    await waitFor('the old revision serving alone again', onlyOld, { timeoutMs: 30_000 })
+    const report = await traffic.stop()
+    assertNoneFailed(report)
+    assert.equal((await world.statusOf(baking)).phase, 'Failed')
+    assert.deepEqual(await answer(hosts.default), { status: 200, body: 'v1\n' })
+  } finally {
+    await driver.stop()
+    await setSpec('{replicas}', '1')
+    await setSpec('{rollout,monitorSeconds}', '2')
   }
 })
 
@@ -191,10 +233,10 @@ test('Caddy is loaded only when it runs something else: restarted empty or edite
   const servers = (edited.apps!.http as { servers: Record<string, { routes: unknown[] }> }).servers
   servers.gilgal_http!.routes = []
   await caddy.admin.load(edited)
-  assert.notEqual((await answer(hosts.default)).body, 'v2\n', 'the hand edit took')
+  assert.notEqual((await answer(hosts.default)).body, 'v1\n', 'the hand edit took')
   await resync()
   assert.equal(routes.loads, loads + 2)
-  assert.deepEqual(await answer(hosts.default), { status: 200, body: 'v2\n' })
+  assert.deepEqual(await answer(hosts.default), { status: 200, body: 'v1\n' })
 })
 
 test('a custom domain reaches the app; deleting the environment removes its routes first', async () => {
