@@ -38,12 +38,7 @@ before(async () => {
   // No drain: the old containers stop in the very pass that switches, so only the order of the two
   // (routes confirmed, then stop) keeps requests from failing.
   world = await createRolloutWorld('routing', { rollout: { ...FAST_ROLLOUT, drainSeconds: 0 } })
-  routingOptions = {
-    baseDomain: 'localhost',
-    httpPort: caddy.httpPort,
-    httpsPort: caddy.httpsPort,
-    tls: 'off',
-  }
+  routingOptions = caddy.routing
   routes = new RouteSync({
     pool: world.db.pool,
     caddy: caddy.admin,

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import type { RoutingOptions } from '../../src/reconcilers/routes/render.js'
 import { createCaddyAdmin, type ProxyAdmin } from '../../src/runtime/caddy.js'
 import { freePort } from './net.js'
 import { waitFor } from './wait.js'
@@ -12,6 +13,8 @@ export interface TestCaddy {
   adminUrl: string
   httpPort: number
   httpsPort: number
+  /** Routing to this Caddy as a laptop has it: base domain `localhost`, plain HTTP. */
+  routing: RoutingOptions
   /** Stops Caddy and starts it again with nothing but its admin API (as a fresh `caddy run`). */
   restartEmpty(): Promise<void>
   stop(): Promise<void>
@@ -58,6 +61,7 @@ export async function startCaddy(): Promise<TestCaddy> {
     adminUrl,
     httpPort,
     httpsPort,
+    routing: { baseDomain: 'localhost', httpPort, httpsPort, tls: 'off' },
     async restartEmpty() {
       await stop()
       await start()

@@ -27,12 +27,7 @@ let defaultHost: string
 before(async () => {
   caddy = await startCaddy()
   world = await createRevisionRows('routes-config')
-  routingOptions = {
-    baseDomain: 'localhost',
-    httpPort: caddy.httpPort,
-    httpsPort: caddy.httpsPort,
-    tls: 'off',
-  }
+  routingOptions = caddy.routing
   routes = new RouteSync({
     pool: world.db.pool,
     caddy: caddy.admin,

@@ -153,6 +153,12 @@ describe('environment planner', () => {
     ])
     assert.deepEqual([plan.status.phase, plan.status.reason], ['Degraded', 'RolledBack'])
     assert.equal(plan.outcome?.type, 'RolledBack')
+    const restored = plan.actions.at(-1) as Extract<Action, { type: 'revision' }>
+    assert.deepEqual(
+      restored.patch,
+      { phase: 'Active', rolledBackFrom: 'r2', previousDeployment: null },
+      'restored, it bakes no more against an older revision of its own',
+    )
   })
 
   test('after the bake window the previous containers go; replicas scale in place', () => {

@@ -157,7 +157,12 @@ function rollBackBake(
       .filter((c) => c.deploymentId === previous.id && !c.running)
       .map((c): Action => ({ type: 'start', containerId: c.id })),
     failRevision(failed, reason, broken, true, now),
-    { type: 'revision', deploymentId: previous.id, patch: { phase: 'Active', rolledBackFrom: failed.id } },
+    // Restored, it is on probation no more: no bake window against an older revision of its own.
+    {
+      type: 'revision',
+      deploymentId: previous.id,
+      patch: { phase: 'Active', rolledBackFrom: failed.id, previousDeployment: null },
+    },
   ]
   const serving = [...containers.filter((c) => c.deploymentId === previous.id), ...failedOnes.filter(healthy)]
   const status = environmentStatus(env, { ...previous, phase: 'Active' }, previous, serving, 'Degraded')

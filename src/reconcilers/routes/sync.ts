@@ -12,7 +12,6 @@ export interface RouteSyncDeps {
   /** The leadership term: Caddy is changed only while it holds, as Docker is. */
   fence: Fence
   options: RoutingOptions
-  onLoaded?: () => void
 }
 
 /** What an environment's routes are made of: its hostnames and where they send traffic. */
@@ -32,6 +31,7 @@ export class RouteSync {
   private pending: Promise<void> | undefined
   /** Per environment, the fingerprint of the routes Caddy was last seen running (this term). */
   private readonly served = new Map<string, string>()
+  /** Configurations loaded into Caddy so far (a resync that finds Caddy up to date loads none). */
   loads = 0
 
   constructor(private readonly deps: RouteSyncDeps) {}
@@ -65,7 +65,6 @@ export class RouteSync {
       // Caddy's own settings (admin listener, logging, storage) stay as the operator made them.
       await caddy.load({ ...running, apps })
       this.loads++
-      this.deps.onLoaded?.()
     }
     this.served.clear()
     for (const env of environments) this.served.set(env.id, routeFingerprint(env, reservedOf(options)))
