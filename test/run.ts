@@ -6,7 +6,8 @@
  *    With an engine, it builds the local base images the build fixtures use, once per machine.
  * 2. Provides PostgreSQL: DATABASE_URL if set, otherwise one embedded server for the whole run.
  * 3. Migrates a template database once; every test file clones its own from it (test/helpers/db.ts).
- * 4. Runs `node --import tsx --test` on the files (all of src/ and test/, or those named on the command
+ * 4. Builds dist/ when CLI tests (test/cli/, test/e2e/cli-*) run: they drive the built `gilgal` command.
+ * 5. Runs `node --import tsx --test` on the files (all of src/ and test/, or those named on the command
  *    line) and exits with its code, after cleaning up.
  */
 import { spawn } from 'node:child_process'
@@ -43,6 +44,9 @@ async function main(): Promise<number> {
     await ensureLocalBaseImages()
   }
 
+  // The CLI tests run the built `gilgal` command (dist/), as users get it from the package.
+  if (files.some((file) => /^test\/(cli\/|e2e\/cli-)/.test(file))) await buildCli()
+
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-test-'))
   await chmod(tempDir, 0o755) // as root, PostgreSQL runs as another user that must reach it
   let embedded: EmbeddedDatabase | undefined
@@ -71,6 +75,14 @@ async function main(): Promise<number> {
     await embedded?.stop()
     await rm(tempDir, { recursive: true, force: true })
   }
+}
+
+function buildCli(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const build = spawn('npm', ['run', 'build', '--silent'], { stdio: 'inherit' })
+    build.on('error', reject)
+    build.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))))
+  })
 }
 
 async function findTestFiles(roots: string[]): Promise<string[]> {

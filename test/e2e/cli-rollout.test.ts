@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { buildTestApp } from '../helpers/app.js'
+import { LOCAL_BASE } from '../helpers/base-images.js'
+import { gilgal, serveForCli, startCli, type CliEnv } from '../helpers/cli.js'
+import { startTestController, type TestController } from '../helpers/controller.js'
+import { createTestDatabase, testEnv, type TestDatabase } from '../helpers/db.js'
+import { waitFor } from '../helpers/wait.js'
+
+// The built `gilgal` against a whole Gilgal: the API, a controller and the real Docker engine.
+const { runId } = testEnv()
+const project = `cli-${runId}`
+let db: TestDatabase
+let controller: TestController
+let server: CliEnv & { close(): Promise<void> }
+
+before(async () => {
+  db = await createTestDatabase()
+  controller = await startTestController(db, 'cli')
+  server = await serveForCli(await buildTestApp(db.pool, { runtime: controller.runtime }))
+  const user = { email: 'ops@example.com', username: 'ops', password: 'correct horse battery' }
+  await fetch(`${server.url}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(user),
+  })
+  const login = await gilgal(['login', '-e', user.email, '--password-stdin'], server, user.password)
+  assert.equal(login.code, 0, login.stderr)
+})
+
+after(async () => {
+  await server?.close()
+  await controller?.stop()
+  await db?.drop()
+})
+
+// A Node app that says so in its log for every request; `healthStatus` is what its /health answers.
+function manifest(healthStatus: number): string {
+  const app = `process.on('SIGTERM', () => process.exit(0)); require('http').createServer((q, s) => { console.log('request ' + q.url); s.statusCode = q.url === '/health' ? ${healthStatus} : 200; s.end('ok') }).listen(8080)`
+  return `apiVersion: gilgal.dev/v1
+kind: Project
+metadata: { name: ${project} }
+spec: {}
+---
+apiVersion: gilgal.dev/v1
+kind: Environment
+metadata: { name: production, project: ${project} }
+spec:
+  source: { image: ${LOCAL_BASE.node} }
+  port: 8080
+  command: ${JSON.stringify(['node', '-e', app])}
+  healthCheck: { http: { path: /health }, intervalSeconds: 1 }
+  rollout: { progressDeadlineSeconds: 6, drainSeconds: 0, monitorSeconds: 0 }
+`
+}
+
+async function file(name: string, text: string): Promise<string> {
+  const at = path.join(server.configDir, name)
+  await writeFile(at, text)
+  return at
+}
+
+test('apply --wait of a good app exits 0 once it is Active, and logs -f shows what it prints next', async () => {
+  const applied = await gilgal(['apply', '-f', await file('good.yaml', manifest(200)), '--wait'], server)
+  assert.equal(applied.code, 0, applied.stderr)
+  assert.match(applied.stdout, /revision 1: Active, environment Available, 1\/1 ready/)
+
+  const logs = startCli(['logs', `${project}/production`, '-f', '--tail', '0'], server)
+  try {
+    const environment = JSON.parse(
+      (await gilgal(['get', 'environments', '-p', project, '-o', 'json'], server)).stdout,
+    ).items[0]
+    // The follower connects some time after it starts: ask until one of the requests shows in it.
+    await waitFor(
+      'a request made after logs -f started to show in it',
+      async () => {
+        assert.equal((await fetch(`${environment.status.urls[0]}/after-the-command-started`)).status, 200)
+        return /request \/after-the-command-started/.test(logs.stdout()) || undefined
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    )
+  } finally {
+    logs.child.kill()
+  }
+})
+
+test('apply --wait of an app whose health check fails exits non-zero with HealthCheckFailed; rollout status too', async () => {
+  const applied = await gilgal(['apply', '-f', await file('bad.yaml', manifest(500)), '--wait'], server)
+  assert.equal(applied.code, 1, applied.stdout)
+  assert.match(applied.stderr, /^gilgal: revision 2 failed: HealthCheckFailed, rolled back/)
+  const status = await gilgal(['rollout', 'status', `${project}/production`], server)
+  assert.equal(status.code, 1)
+  assert.match(status.stderr, /HealthCheckFailed/)
+  const history = await gilgal(['rollout', 'history', `${project}/production`], server)
+  assert.match(history.stdout, /r2\s+Failed\s+HealthCheckFailed/)
+  assert.match(history.stdout, /r1\s+Active/)
+})
