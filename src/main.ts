@@ -8,6 +8,7 @@ import type { Logger } from './log.js'
 import { reservedHostnamesOf } from './model/hostnames.js'
 import { openDatabase, type Database } from './store/database.js'
 import { migrate } from './store/migrate.js'
+import { WatchHub } from './api/watch-hub.js'
 import { ControllerManager } from './controller/manager.js'
 import { createReconcilers } from './reconcilers/index.js'
 import { createMetrics } from './metrics/registry.js'
@@ -45,8 +46,12 @@ export async function startServer(
   // One engine client for the API's log reads, the controller's event watch and (fenced) its reconcilers.
   const runtime = createDockerRuntime(createDockerClient(config.dockerHost), ownership(config.instance))
   let controller: ControllerManager | undefined
+  // One LISTEN connection serves every watcher of this process (`?watch=true`).
+  const watch =
+    config.role === 'controller' ? undefined : new WatchHub(database.url, log.child({ component: 'watch' }))
   try {
     await migrate(database.pool, log)
+    await watch?.start()
     registerPhaseGauges(metrics, database.pool)
     const common = {
       pool: database.pool,
@@ -70,6 +75,7 @@ export async function startServer(
             reservedHostnames: reservedHostnamesOf(config),
             registration: config.registration,
             runtime,
+            watch,
           })
     if (config.role !== 'api') {
       const builds = new PQueue({ concurrency: config.buildConcurrency })
@@ -98,6 +104,7 @@ export async function startServer(
       controller,
       async stop() {
         await app.close()
+        await watch?.stop()
         await controller?.stop()
         await passwords.close()
         await database.close()
@@ -105,6 +112,7 @@ export async function startServer(
       },
     }
   } catch (error) {
+    await watch?.stop().catch(() => undefined)
     await controller?.stop().catch(() => undefined)
     await passwords.close()
     await database.close()

@@ -8,6 +8,7 @@ import type { Secrets } from '../config/secrets.js'
 import type { Logger } from '../log.js'
 import type { ReservedHostnames } from '../model/hostnames.js'
 import type { Limits } from '../model/limits.js'
+import type { WatchHub } from './watch-hub.js'
 import { createMetrics, type Metrics } from '../metrics/registry.js'
 import { createManifestReader } from '../manifests/reader.js'
 import { writePolicyOf } from '../manifests/validate.js'
@@ -45,6 +46,8 @@ export interface AppDeps {
    * the bench), those of a process that sets neither.
    */
   reservedHostnames?: ReservedHostnames
+  /** The watch connection (`?watch=true`); the caller starts and stops it. */
+  watch?: WatchHub
   /** GILGAL_TRUSTED_PROXIES: whose X-Forwarded-For names the client (rate limits, logs). */
   trustedProxies?: readonly string[]
   metrics?: Metrics
@@ -112,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reservedHostnames: deps.reservedHostnames ?? { baseDomain: 'localhost', apiHost: undefined },
     writePolicy: writePolicyOf(deps.allowLocalSources ?? false, deps.limits),
     quotas: deps.limits.quotas,
+    watch: deps.watch,
   }
   await app.register(projectRoutes, { prefix: '/api/projects', ...resources })
   await app.register(environmentRoutes, { prefix: '/api', ...resources })

@@ -4,6 +4,7 @@ import { assertWithinQuotas } from '../desired-state/quotas.js'
 import { flushEvents, type WriteContext } from '../desired-state/write-context.js'
 import { UnauthorizedError } from '../errors.js'
 import type { WritePolicy } from '../manifests/validate.js'
+import type { WatchHub } from './watch-hub.js'
 import type { ReservedHostnames } from '../model/hostnames.js'
 import type { Quotas } from '../model/limits.js'
 import type { Pool } from '../store/pool.js'
@@ -21,6 +22,8 @@ export interface ResourceDeps {
   reservedHostnames: ReservedHostnames
   writePolicy: WritePolicy
   quotas: Quotas
+  /** Follows objects for `?watch=true`; absent, watches answer 503. */
+  watch?: WatchHub
 }
 
 /**

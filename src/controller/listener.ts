@@ -1,12 +1,9 @@
-import pgListen, { type Subscriber } from 'pg-listen'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
 import { isCanonicalUuid } from '../model/ids.js'
 import { isKind } from '../model/kinds.js'
+import { listen, type ListenConnection } from '../store/listen.js'
 import type { ObjectKey } from './keys.js'
-
-// pg-listen is CommonJS with an ES default export: from ESM the function is `.default`.
-const createSubscriber = pgListen.default
 
 export const CHANNEL = 'gilgal_changes'
 
@@ -44,49 +41,34 @@ export interface ListenerOptions {
 }
 
 /**
- * The dedicated LISTEN connection (pg-listen). Payloads are kept as text by pg-listen and parsed here,
- * so a bad payload is logged and counted, never mistaken for a connection failure. A paranoid check
- * (`select 1` on the idle connection) detects a half-open socket; reconnection backs off up to 5 s
- * between attempts and gives up after `retryTimeoutMs`.
+ * The controller's LISTEN connection on `gilgal_changes` (store/listen.ts). Payloads are parsed here,
+ * so a bad payload is logged and counted, never mistaken for a connection failure.
  */
 export class ChangeListener {
-  private readonly subscriber: Subscriber<Record<string, string>>
-  // pg-listen's reconnect loop does not stop on close(): events after stop() are dropped.
-  private stopped = false
+  private readonly connection: ListenConnection
 
   constructor(private readonly options: ListenerOptions) {
-    this.subscriber = createSubscriber(
-      // The paranoid check must not hang on a half-open socket: a slow statement fails instead.
-      { connectionString: options.url, keepAlive: true, query_timeout: 5_000 },
-      {
-        parse: (text: string) => text,
-        paranoidChecking: options.paranoidCheckMs ?? 10_000,
-        retryInterval: (attempt: number) => Math.min(100 * 2 ** attempt, 5_000),
-        retryTimeout: options.retryTimeoutMs ?? 60_000,
+    this.connection = listen({
+      url: options.url,
+      channel: CHANNEL,
+      onPayload: (payload) => this.receive(payload),
+      onConnected: () => options.onConnected(),
+      onReconnect: (attempt) => {
+        options.metrics?.listenReconnects.inc()
+        options.log.warn({ attempt }, 'listen connection lost: reconnecting')
       },
-    )
-    this.subscriber.notifications.on(CHANNEL, (payload: string) => this.receive(payload))
-    this.subscriber.events.on('connected', () => {
-      if (!this.stopped) options.onConnected()
-    })
-    this.subscriber.events.on('reconnect', (attempt: number) => {
-      options.metrics?.listenReconnects.inc()
-      options.log.warn({ attempt }, 'listen connection lost: reconnecting')
-    })
-    this.subscriber.events.on('error', (error: Error) => {
-      if (!this.stopped) options.onFatal(error)
+      onFatal: (error) => options.onFatal(error),
+      paranoidCheckMs: options.paranoidCheckMs,
+      retryTimeoutMs: options.retryTimeoutMs,
     })
   }
 
-  async start(): Promise<void> {
-    await this.subscriber.connect()
-    await this.subscriber.listenTo(CHANNEL)
-    this.options.onConnected()
+  start(): Promise<void> {
+    return this.connection.start()
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true
-    await this.subscriber.close()
+  stop(): Promise<void> {
+    return this.connection.stop()
   }
 
   private receive(payload: string): void {

@@ -27,6 +27,8 @@ export interface Deployment {
   cancelRequestedAt: Date | null
   createdAt: Date
   updatedAt: Date
+  /** Grows with every change of the row (spec or status): what a watch resumes from. */
+  resourceVersion: number
 }
 
 interface DeploymentRow {
@@ -45,11 +47,12 @@ interface DeploymentRow {
   created_at: Date
   created_at_text: string
   updated_at: Date
+  resource_version: string
 }
 
 const fields = `d.id, d.project_id, p.name as project_name, d.environment_id, e.name as environment_name, d.name,
   d.revision, d.trigger, d.spec, d.generation, d.status, d.cancel_requested_at, d.created_at, d.updated_at,
-  d.created_at::text as created_at_text`
+  d.created_at::text as created_at_text, d.resource_version`
 const select = `select ${fields} from deployments d join environments e on e.id = d.environment_id
   join projects p on p.id = d.project_id`
 
@@ -69,6 +72,7 @@ function toDeployment(row: DeploymentRow): Deployment {
     cancelRequestedAt: row.cancel_requested_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    resourceVersion: Number(row.resource_version),
   }
 }
 
@@ -108,6 +112,12 @@ export async function insertNextRevision(
   const message = `deployment ${deployment.name ?? ''} already exists`
   const { rows } = await conflictOnDuplicate(insert, message, 'GILGAL_DEPLOYMENT_EXISTS')
   return toDeployment(rows[0]!)
+}
+
+/** A deployment by id, whoever's: for a watch whose owner was checked when it began. */
+export async function findDeployment(db: Db, id: string): Promise<Deployment | undefined> {
+  const { rows } = await db.query<DeploymentRow>(prepared(`${select} where d.id = $1`, [id]))
+  return rows[0] && toDeployment(rows[0])
 }
 
 /** A deployment of one of the owner's projects, by id. */

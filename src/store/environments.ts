@@ -22,6 +22,8 @@ export interface Environment {
   deletionRequestedAt: Date | null
   /** The domains it holds, with what the last certificate check found (status.domains). */
   domains: DomainStatus[]
+  /** Grows with every change of the row (spec or status): what a watch resumes from. */
+  resourceVersion: number
 }
 
 export interface DomainStatus {
@@ -45,10 +47,11 @@ interface EnvironmentRow {
   updated_at: Date
   deletion_requested_at: Date | null
   domains: DomainStatus[]
+  resource_version: string
 }
 
 const fields = `e.id, e.project_id, p.name as project_name, e.name, e.labels, e.spec, e.generation, e.status,
-  e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at,
+  e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at, e.resource_version,
   (select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('hostname', d.hostname,
      'certificate', d.certificate, 'message', d.certificate_message, 'checkedAt', d.checked_at))
      order by d.hostname), '[]') from environment_domains d where d.environment_id = e.id) as domains`
@@ -73,6 +76,7 @@ function toEnvironment(row: EnvironmentRow): Environment {
     updatedAt: row.updated_at,
     deletionRequestedAt: row.deletion_requested_at,
     domains: row.domains,
+    resourceVersion: Number(row.resource_version),
   }
 }
 
@@ -88,6 +92,12 @@ export async function insertEnvironment(
   const message = `environment ${environment.name} already exists`
   const { rows } = await conflictOnDuplicate(insert, message, 'GILGAL_ENVIRONMENT_EXISTS')
   return toEnvironment(rows[0]!)
+}
+
+/** An environment by id, whoever's: for a watch whose owner was checked when it began. */
+export async function findEnvironment(db: Db, id: string): Promise<Environment | undefined> {
+  const { rows } = await db.query<EnvironmentRow>(prepared(`${select} where e.id = $1`, [id]))
+  return rows[0] && toEnvironment(rows[0])
 }
 
 /** An environment of one of the owner's projects, by id. */
@@ -291,5 +301,11 @@ export async function writeEnvironmentStatus(
   id: string,
   status: EnvironmentStatus,
 ): Promise<void> {
-  await pool.query(prepared('update environments set status = $2 where id = $1', [id, status]))
+  // A pass that changes nothing writes nothing: no new row version, no watch notification.
+  await pool.query(
+    prepared('update environments set status = $2 where id = $1 and status is distinct from $2', [
+      id,
+      status,
+    ]),
+  )
 }

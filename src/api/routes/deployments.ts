@@ -1,11 +1,13 @@
-import type { FastifyInstance } from 'fastify'
+import sseModule, { type SSEPluginOptions } from '@fastify/sse'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { cancel, deploy, rollback } from '../../desired-state/deployments.js'
 import { validateDeploySource } from '../../manifests/validate.js'
 import { DEPLOYMENT_PHASES, type DeploymentPhase } from '../../model/phases.js'
 import type { Source } from '../../model/specs.js'
-import { listDeployments } from '../../store/deployments.js'
+import { findDeployment, listDeployments } from '../../store/deployments.js'
 import { requireDeployment, requireProject, requireProjectEnvironment } from '../lookups.js'
 import { presentDeployment } from '../present.js'
+import { streamWatch, watchQuery } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import {
   authErrors,
@@ -21,11 +23,13 @@ import {
 } from '../schemas.js'
 
 const tags = ['deployments']
+const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 const phase = { enum: DEPLOYMENT_PHASES } as const
 const source = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/source' }
 
 /** Revisions: list, deploy, read, logs, rollback (a new revision) and cancel (a request). */
 export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
+  await app.register(sse, { heartbeatInterval: 15_000 })
   const { pool } = deps
 
   app.get<{
@@ -87,14 +91,22 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     },
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { watch: boolean } }>(
     '/deployments/:id',
-    authorized(app, 'read', tags, {
-      params: idParams('id'),
-      response: readResponses,
-    }),
-    async (request) =>
-      presentDeployment(await requireDeployment(pool, request.principal.userId, request.params.id)),
+    {
+      sse: 'manual',
+      ...authorized(app, 'read', tags, {
+        params: idParams('id'),
+        querystring: watchQuery,
+        response: readResponses,
+      }),
+    },
+    async (request, reply) => {
+      const deployment = await requireDeployment(pool, request.principal.userId, request.params.id)
+      if (!request.query.watch) return presentDeployment(deployment)
+      const read = () => findDeployment(pool, deployment.id)
+      await streamWatch(reply, deps.watch, `Deployment/${deployment.id}`, read, presentDeployment)
+    },
   )
 
   app.post<{ Params: { id: string } }>(

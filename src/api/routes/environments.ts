@@ -1,9 +1,11 @@
-import type { FastifyInstance } from 'fastify'
+import sseModule, { type SSEPluginOptions } from '@fastify/sse'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { createEnvironment, deleteEnvironment, updateEnvironment } from '../../desired-state/environments.js'
 import { validateEnvironmentSpec } from '../../manifests/validate.js'
-import { listEnvironments } from '../../store/environments.js'
+import { findEnvironment, listEnvironments, type Environment } from '../../store/environments.js'
 import { orNotFound, requireEnvironment, requireProject, requireProjectEnvironment } from '../lookups.js'
 import { presentEnvironment } from '../present.js'
+import { streamWatch, watchQuery } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import {
   anySpec,
@@ -23,9 +25,11 @@ import {
 
 const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
 const tags = ['environments']
+const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 
 /** Environments under `/api/projects/:projectId/environments` and `/api/environments/:id`. */
 export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
+  await app.register(sse, { heartbeatInterval: 15_000 })
   const { pool } = deps
 
   app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string } }>(
@@ -76,26 +80,44 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
     },
   )
 
-  app.get<{ Params: { projectId: string; name: string } }>(
+  // With ?watch=true, Server-Sent Events: the environment now, then at every change (watch-stream.ts).
+  const answer = async (environment: Environment, watch: boolean, reply: FastifyReply) => {
+    if (!watch) return presentEnvironment(environment)
+    const read = () => findEnvironment(pool, environment.id)
+    await streamWatch(reply, deps.watch, `Environment/${environment.id}`, read, presentEnvironment)
+  }
+
+  app.get<{ Params: { projectId: string; name: string }; Querystring: { watch: boolean } }>(
     '/projects/:projectId/environments/:name',
-    authorized(app, 'read', tags, {
-      params: idParams('projectId', 'name'),
-      response: readResponses,
-    }),
-    async (request) => {
+    {
+      sse: 'manual',
+      ...authorized(app, 'read', tags, {
+        params: idParams('projectId', 'name'),
+        querystring: watchQuery,
+        response: readResponses,
+      }),
+    },
+    async (request, reply) => {
       const project = await requireProject(pool, request.principal.userId, request.params.projectId)
-      return presentEnvironment(await requireProjectEnvironment(pool, project.id, request.params.name))
+      const environment = await requireProjectEnvironment(pool, project.id, request.params.name)
+      return answer(environment, request.query.watch, reply)
     },
   )
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { watch: boolean } }>(
     '/environments/:id',
-    authorized(app, 'read', tags, {
-      params: idParams('id'),
-      response: readResponses,
-    }),
-    async (request) =>
-      presentEnvironment(await requireEnvironment(pool, request.principal.userId, request.params.id)),
+    {
+      sse: 'manual',
+      ...authorized(app, 'read', tags, {
+        params: idParams('id'),
+        querystring: watchQuery,
+        response: readResponses,
+      }),
+    },
+    async (request, reply) => {
+      const environment = await requireEnvironment(pool, request.principal.userId, request.params.id)
+      return answer(environment, request.query.watch, reply)
+    },
   )
 
   app.put<{ Params: { id: string }; Body: { labels?: Record<string, string>; spec?: unknown } }>(

@@ -1,0 +1,63 @@
+import type { FastifyReply } from 'fastify'
+import { GilgalError } from '../errors.js'
+import type { WatchHub } from './watch-hub.js'
+
+/** The query string of a read that may watch. */
+export const watchQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { watch: { type: 'boolean', default: false } },
+} as const
+
+/**
+ * Answers a watch as Server-Sent Events: the object now (event `object`, id = its resource version),
+ * then again at every change, until the client leaves; event `deleted` when it is gone. A client that
+ * reconnects with Last-Event-ID gets the object only if it changed meanwhile. Subscribed before the
+ * first read, so no change falls between the two.
+ */
+export async function streamWatch<T extends { resourceVersion: number }>(
+  reply: FastifyReply,
+  hub: WatchHub | undefined,
+  key: string,
+  read: () => Promise<T | undefined>,
+  present: (value: T) => unknown,
+): Promise<void> {
+  if (!hub)
+    throw new GilgalError(
+      'GILGAL_WATCH_UNAVAILABLE',
+      503,
+      'Watch unavailable',
+      'this process cannot watch objects',
+      {
+        expose: true,
+      },
+    )
+  let last = Number(reply.sse.lastEventId ?? 0) || 0
+  let sending: Promise<void> = Promise.resolve()
+  let stop = () => {}
+  const finished = new Promise<void>((resolve) => {
+    stop = hub.watch(key, read, (value) => deliver(value))
+    reply.sse.onClose(() => {
+      stop()
+      resolve()
+    })
+  })
+  // Sent in order, one after the other, whatever order the reads finish in.
+  const deliver = (value: T | undefined) => {
+    sending = sending.then(async () => {
+      if (!value) {
+        await reply.sse.send({ event: 'deleted', data: { key } })
+        stop()
+        reply.sse.close()
+        return
+      }
+      if (value.resourceVersion <= last) return
+      last = value.resourceVersion
+      await reply.sse.send({ id: String(last), event: 'object', data: present(value) })
+    })
+  }
+  reply.sse.sendHeaders()
+  reply.raw.flushHeaders()
+  deliver(await read())
+  await finished
+}
