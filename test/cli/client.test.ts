@@ -159,6 +159,15 @@ describe('apply, diff, get', () => {
     assert.equal(parseAllDocuments(described.stdout.split('\nEvents:')[0]!)[0]!.toJS().kind, 'Environment')
   })
 
+  test('rollout status gives up at its timeout with a non-zero exit and where the rollout stood', async () => {
+    // No controller here: revision 1 stays Queued (and this server cannot watch: the CLI polls).
+    const started = performance.now()
+    const status = await gilgal(['rollout', 'status', 'clishop/production', '--timeout', '1'], server)
+    assert.equal(status.code, 1)
+    assert.match(status.stderr, /^gilgal: timed out after 1 s: revision 1: Queued/)
+    assert.ok(performance.now() - started < 10_000)
+  })
+
   test('an API key made by the CLI works as GILGAL_TOKEN until it is revoked', async () => {
     const created = await gilgal(['api-keys', 'create', 'ci', '--scope', 'read'], server)
     assert.equal(created.code, 0, created.stderr)

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
+import { WatchHub } from '../../src/api/watch-hub.js'
 import { buildTestApp } from '../helpers/app.js'
 import { LOCAL_BASE } from '../helpers/base-images.js'
 import { gilgal, serveForCli, startCli, type CliEnv } from '../helpers/cli.js'
 import { startTestController, type TestController } from '../helpers/controller.js'
-import { createTestDatabase, testEnv, type TestDatabase } from '../helpers/db.js'
+import { createTestDatabase, testEnv, testLog, type TestDatabase } from '../helpers/db.js'
 import { waitFor } from '../helpers/wait.js'
 
 // The built `gilgal` against a whole Gilgal: the API, a controller and the real Docker engine.
@@ -15,11 +16,14 @@ const project = `cli-${runId}`
 let db: TestDatabase
 let controller: TestController
 let server: CliEnv & { close(): Promise<void> }
+let hub: WatchHub
 
 before(async () => {
   db = await createTestDatabase()
   controller = await startTestController(db, 'cli')
-  server = await serveForCli(await buildTestApp(db.pool, { runtime: controller.runtime }))
+  hub = new WatchHub(db.url, testLog)
+  await hub.start()
+  server = await serveForCli(await buildTestApp(db.pool, { runtime: controller.runtime, watch: hub }))
   const user = { email: 'ops@example.com', username: 'ops', password: 'correct horse battery' }
   await fetch(`${server.url}/api/auth/register`, {
     method: 'POST',
@@ -32,6 +36,7 @@ before(async () => {
 
 after(async () => {
   await server?.close()
+  await hub?.stop()
   await controller?.stop()
   await db?.drop()
 })

@@ -3,6 +3,7 @@ import type { ApiClient } from './api.js'
 import { CliError } from './api.js'
 import { paint, phaseColour, type Output } from './output.js'
 import { environmentOf, type Resource } from './resources.js'
+import { readEvents } from './sse.js'
 
 export interface RolloutTarget {
   project: string
@@ -16,8 +17,9 @@ const POLL_MS = 500
 /**
  * Follows a rollout until its revision is Active and the environment healthy at its desired replicas
  * (resolves), or until it fails, is cancelled, is passed over or `timeoutMs` runs out (throws a
- * CliError with the reason): the exit code a CI job can trust. Prints a line each time the picture
- * changes.
+ * CliError with the reason): the exit code a CI job can trust. It watches the environment and the
+ * revision (Server-Sent Events), so it reacts as soon as the controller writes; a server that cannot
+ * watch is polled. Prints a line each time the picture changes.
  */
 export async function waitForRollout(
   api: ApiClient,
@@ -25,20 +27,80 @@ export async function waitForRollout(
   timeoutMs: number,
   output: Output,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs
+  const state = { environment: await environmentOf(api, target), revision: await revisionOf(api, target) }
   let last = ''
-  for (;;) {
-    const environment = await environmentOf(api, target)
-    const revision = await revisionOf(api, target)
-    const line = describe(environment, revision, output)
+  /** `done`, a reason to fail, or undefined while it is under way. */
+  const look = () => {
+    const line = describe(state.environment, state.revision, output)
     if (line !== last) output.out(line)
     last = line
-    const verdict = settle(environment, revision)
-    if (verdict === 'done') return
-    if (verdict) throw new CliError(verdict)
-    if (Date.now() > deadline)
-      throw new CliError(`timed out after ${Math.round(timeoutMs / 1000)} s: ${line}`)
-    await delay(POLL_MS)
+    return settle(state.environment, state.revision)
+  }
+  const timeout = () => new CliError(`timed out after ${Math.round(timeoutMs / 1000)} s: ${last}`)
+  const stop = new AbortController()
+  const timer = setTimeout(() => stop.abort(timeout()), timeoutMs)
+  try {
+    const verdict =
+      look() ??
+      (await follow(api, state, look, stop.signal).catch(async (error: unknown) => {
+        if (!(error instanceof WatchUnavailable)) throw error
+        return poll(api, target, state, look, stop.signal)
+      }))
+    if (verdict !== 'done') throw new CliError(verdict)
+  } catch (error) {
+    throw stop.signal.aborted ? timeout() : error
+  } finally {
+    clearTimeout(timer)
+    stop.abort()
+  }
+}
+
+class WatchUnavailable extends Error {}
+
+type State = { environment: Resource; revision: Resource }
+
+/** Watches both objects; resolves with the first verdict `look` gives after a change. */
+async function follow(
+  api: ApiClient,
+  state: State,
+  look: () => string | undefined,
+  signal: AbortSignal,
+): Promise<string> {
+  const watchOne = async (path: string, apply: (object: Resource) => void): Promise<string> => {
+    const response = await api.stream(path, { watch: true }, signal).catch((error: unknown) => {
+      throw error instanceof CliError && /cannot watch/.test(error.message) ? new WatchUnavailable() : error
+    })
+    for await (const event of readEvents(response.body!)) {
+      if (event.event !== 'object') continue
+      apply(JSON.parse(event.data) as Resource)
+      const verdict = look()
+      if (verdict) return verdict
+    }
+    throw new CliError(`the server ended the watch of ${path}`)
+  }
+  const watches = [
+    watchOne(`/api/environments/${state.environment.metadata.id}`, (e) => (state.environment = e)),
+    watchOne(`/api/deployments/${state.revision.metadata.id}`, (d) => (state.revision = d)),
+  ]
+  // The loser ends when the caller aborts both: that ending is expected, not an error to report.
+  for (const watch of watches) watch.catch(() => undefined)
+  return Promise.race(watches)
+}
+
+/** Without watches: ask every half second. */
+async function poll(
+  api: ApiClient,
+  target: RolloutTarget,
+  state: State,
+  look: () => string | undefined,
+  signal: AbortSignal,
+): Promise<string> {
+  for (;;) {
+    await delay(POLL_MS, undefined, { signal })
+    state.environment = await environmentOf(api, target)
+    state.revision = await api.request<Resource>('GET', `/api/deployments/${state.revision.metadata.id}`)
+    const verdict = look()
+    if (verdict) return verdict
   }
 }
 
