@@ -22,16 +22,7 @@ export async function streamWatch<T extends { resourceVersion: number }>(
   read: () => Promise<T | undefined>,
   present: (value: T) => unknown,
 ): Promise<void> {
-  if (!hub)
-    throw new GilgalError(
-      'GILGAL_WATCH_UNAVAILABLE',
-      503,
-      'Watch unavailable',
-      'this process cannot watch objects',
-      {
-        expose: true,
-      },
-    )
+  if (!hub) throw unavailable()
   let last = Number(reply.sse.lastEventId ?? 0) || 0
   let sending: Promise<void> = Promise.resolve()
   let stop = () => {}
@@ -60,4 +51,55 @@ export async function streamWatch<T extends { resourceVersion: number }>(
   reply.raw.flushHeaders()
   deliver(await read())
   await finished
+}
+
+// Events a watch starts with, and the most one change can bring (a write records a handful).
+const RECENT_EVENTS = 100
+
+/**
+ * A project's events as Server-Sent Events (event `event`, id = the event's id): the recent ones, or
+ * with Last-Event-ID only those after it, then each new one as it is recorded. One read of the newest
+ * events per change serves every watcher of the project; each sends what is new to it.
+ */
+export async function streamEvents<T extends { id: number }>(
+  reply: FastifyReply,
+  hub: WatchHub | undefined,
+  projectId: string,
+  readRecent: (limit: number) => Promise<T[]>,
+): Promise<void> {
+  if (!hub) throw unavailable()
+  let last = Number(reply.sse.lastEventId ?? 0) || 0
+  let sending: Promise<void> = Promise.resolve()
+  const deliver = (events: T[] | undefined) => {
+    sending = sending.then(async () => {
+      for (const event of [...(events ?? [])].sort((a, b) => a.id - b.id)) {
+        if (event.id <= last) continue
+        last = event.id
+        await reply.sse.send({ id: String(event.id), event: 'event', data: event })
+      }
+    })
+  }
+  const finished = new Promise<void>((resolve) => {
+    const stop = hub.watch(`Event/${projectId}`, () => readRecent(RECENT_EVENTS), deliver)
+    reply.sse.onClose(() => {
+      stop()
+      resolve()
+    })
+  })
+  reply.sse.sendHeaders()
+  reply.raw.flushHeaders()
+  deliver(await readRecent(RECENT_EVENTS))
+  await finished
+}
+
+function unavailable(): GilgalError {
+  return new GilgalError(
+    'GILGAL_WATCH_UNAVAILABLE',
+    503,
+    'Watch unavailable',
+    'this process cannot watch objects',
+    {
+      expose: true,
+    },
+  )
 }

@@ -91,6 +91,29 @@ test('apply --wait of a good app exits 0 once it is Active, and logs -f shows wh
   }
 })
 
+test('events -w prints what is recorded after it started', async () => {
+  const watching = startCli(['events', '-w', '-p', project], server)
+  try {
+    await waitFor('the recorded events', async () =>
+      /RolloutComplete/.test(watching.stdout()) ? true : undefined,
+    )
+    const scaled = await gilgal(
+      [
+        'apply',
+        '-f',
+        await file('scaled.yaml', manifest(200).replace('port: 8080', 'port: 8080\n  replicas: 2')),
+      ],
+      server,
+    )
+    assert.equal(scaled.code, 0, scaled.stderr)
+    await waitFor('the new event', async () =>
+      /Configured\s+environment\/production/.test(watching.stdout()) ? true : undefined,
+    )
+  } finally {
+    watching.child.kill()
+  }
+})
+
 test('apply --wait of an app whose health check fails exits non-zero with HealthCheckFailed; rollout status too', async () => {
   const applied = await gilgal(['apply', '-f', await file('bad.yaml', manifest(500)), '--wait'], server)
   assert.equal(applied.code, 1, applied.stdout)

@@ -1,10 +1,12 @@
-import type { FastifyInstance } from 'fastify'
+import sseModule, { type SSEPluginOptions } from '@fastify/sse'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { createProject, deleteProject, slugify, updateProject } from '../../desired-state/projects.js'
 import { validateProjectSpec } from '../../manifests/validate.js'
 import { listEvents } from '../../store/events.js'
 import { listProjects } from '../../store/projects.js'
 import { requireProject } from '../lookups.js'
 import { presentProject } from '../present.js'
+import { streamEvents } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import {
   anySpec,
@@ -24,6 +26,7 @@ import {
 } from '../schemas.js'
 
 const tags = ['projects']
+const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 
 const eventOut = {
   type: 'object',
@@ -48,6 +51,7 @@ const eventOut = {
 
 /** `/api/projects`: desired state only; deletion is a request the controller completes. */
 export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
+  await app.register(sse, { heartbeatInterval: 15_000 })
   const { pool } = deps
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
@@ -132,26 +136,35 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
     },
   )
 
-  app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string } }>(
+  app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string; watch: boolean } }>(
     '/:projectId/events',
-    authorized(app, 'read', tags, {
-      params: idParams('projectId'),
-      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
-      response: {
-        200: {
+    {
+      sse: 'manual',
+      ...authorized(app, 'read', tags, {
+        params: idParams('projectId'),
+        querystring: {
           type: 'object',
-          properties: {
-            items: { type: 'array', items: eventOut },
-            nextCursor: { type: ['string', 'null'] },
-          },
+          additionalProperties: false,
+          properties: { ...pageQuery, watch: { type: 'boolean', default: false } },
         },
-        400: problem,
-        ...authErrors,
-      },
-    }),
-    async (request) => {
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: eventOut },
+              nextCursor: { type: ['string', 'null'] },
+            },
+          },
+          400: problem,
+          ...authErrors,
+        },
+      }),
+    },
+    async (request, reply) => {
       const project = await requireProject(pool, request.principal.userId, request.params.projectId)
-      return listEvents(pool, project.id, request.query.limit, request.query.cursor)
+      if (!request.query.watch) return listEvents(pool, project.id, request.query.limit, request.query.cursor)
+      const recent = async (limit: number) => (await listEvents(pool, project.id, limit)).items
+      await streamEvents(reply, deps.watch, project.id, recent)
     },
   )
 }

@@ -81,24 +81,52 @@ export function registerInspectCommands(program: Command, context: () => CliCont
     .command('events')
     .description('what happened: writes through the API and what the controller did, oldest first')
     .option('-p, --project <project>', 'only this project')
-    .option('-w, --watch', 'keep printing new events')
+    .option('-w, --watch', 'keep printing new events as they are recorded')
+    .addHelpText('after', '\nExample:\n  gilgal events -p shop -w')
     .action(async (options: { project?: string; watch?: boolean }) => {
       const ctx = context()
       const api = await ctx.api()
       const projects = (await projectsOf(api, options.project)).map((p) => String(p.metadata.name))
-      let seen = 0
-      for (;;) {
-        const events = (await Promise.all(projects.map((p) => eventsOf(api, p))))
-          .flat()
-          .filter((e) => e.id > seen)
-          .sort((a, b) => a.id - b.id)
-        if (events.length > 0) ctx.output.out(eventTable(events, ctx.output, seen > 0))
-        else if (seen === 0 && !options.watch) ctx.output.out('no events')
-        seen = Math.max(seen, ...events.map((e) => e.id))
-        if (!options.watch) return
-        await delay(EVENTS_POLL_MS)
-      }
+      if (options.watch) return watchEvents(api, projects, ctx.output)
+      const events = (await Promise.all(projects.map((p) => eventsOf(api, p))))
+        .flat()
+        .sort((a, b) => a.id - b.id)
+      ctx.output.out(events.length ? eventTable(events, ctx.output) : 'no events')
     })
+}
+
+/** Each project's events over a watch (or, from a server that cannot watch, every second). */
+async function watchEvents(api: ApiClient, projects: string[], output: Output): Promise<void> {
+  output.out(table(['age', 'type', 'reason', 'object', 'message'], []))
+  const print = (event: GilgalEvent) => output.out(eventTable([event], output, true))
+  await Promise.all(
+    projects.map(async (project) => {
+      const path = `/api/projects/${encodeURIComponent(project)}/events`
+      const response = await api
+        .stream(path, { watch: true }, new AbortController().signal)
+        .catch((error: unknown) => {
+          if (error instanceof CliError && /cannot watch/.test(error.message)) return undefined
+          throw error
+        })
+      if (!response) return pollEvents(api, project, print)
+      for await (const event of readEvents(response.body!))
+        if (event.event === 'event') print(JSON.parse(event.data) as GilgalEvent)
+    }),
+  )
+}
+
+async function pollEvents(
+  api: ApiClient,
+  project: string,
+  print: (event: GilgalEvent) => void,
+): Promise<never> {
+  let seen = 0
+  for (;;) {
+    const events = await eventsOf(api, project)
+    for (const event of events) if (event.id > seen) print(event)
+    seen = Math.max(seen, ...events.map((e) => e.id))
+    await delay(EVENTS_POLL_MS)
+  }
 }
 
 async function eventsOf(api: ApiClient, project: string): Promise<GilgalEvent[]> {
