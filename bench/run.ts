@@ -15,6 +15,7 @@ import { runBuildBench } from './build.js'
 import { runRolloutBench } from './rollout.js'
 import { runRoutingBench } from './routing.js'
 import { runWakeupBench } from './wakeup.js'
+import { runWatchBench } from './watch.js'
 
 const log = createLogger('warn')
 const HEADER = ['figure', 'value', 'baseline (same run)', 'ratio', 'target']
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
       ...(only === undefined || only === 'build' ? await runBuildBench(url.toString()) : []),
       ...(only === undefined || only === 'rollout' ? await runRolloutBench(url.toString()) : []),
       ...(only === undefined || only === 'routing' ? await runRoutingBench(url.toString()) : []),
+      ...(only === undefined || only === 'watch' ? await runWatchBench(url.toString()) : []),
     ]
     print([HEADER, ...rows])
   } finally {
