@@ -13,7 +13,7 @@ import { ControllerManager } from './controller/manager.js'
 import { createReconcilers } from './reconcilers/index.js'
 import { createMetrics } from './metrics/registry.js'
 import { registerPhaseGauges } from './metrics/phases.js'
-import { createDockerClient } from './runtime/docker.js'
+import { createDockerClient, isDockerReachable } from './runtime/docker.js'
 import { createDockerRuntime } from './runtime/docker-runtime.js'
 import { ownership } from './runtime/labels.js'
 import PQueue from 'p-queue'
@@ -44,7 +44,8 @@ export async function startServer(
   const passwords = createPasswordHasher()
   const metrics = createMetrics()
   // One engine client for the API's log reads, the controller's event watch and (fenced) its reconcilers.
-  const runtime = createDockerRuntime(createDockerClient(config.dockerHost), ownership(config.instance))
+  const engine = createDockerClient(config.dockerHost)
+  const runtime = createDockerRuntime(engine, ownership(config.instance))
   let controller: ControllerManager | undefined
   // One LISTEN connection serves every watcher of this process (`?watch=true`).
   const watch =
@@ -60,6 +61,7 @@ export async function startServer(
       metrics,
       metricsToken: config.metricsToken,
       requireMetricsToken: config.isProduction,
+      ...(config.role === 'api' ? {} : { engineReachable: () => isDockerReachable(engine) }),
     }
     const app =
       config.role === 'controller'

@@ -46,6 +46,8 @@ export interface AppDeps {
    * the bench), those of a process that sets neither.
    */
   reservedHostnames?: ReservedHostnames
+  /** Set in a process that runs the controller: /readyz then checks the Docker engine too. */
+  engineReachable?: () => Promise<boolean>
   /** The watch connection (`?watch=true`); the caller starts and stops it. */
   watch?: WatchHub
   /** GILGAL_TRUSTED_PROXIES: whose X-Forwarded-For names the client (rate limits, logs). */
@@ -99,7 +101,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     writesPerMinute: deps.limits.writesPerMinute,
   })
 
-  await app.register(healthRoutes, { pool: deps.pool, version: deps.version })
+  await app.register(healthRoutes, {
+    pool: deps.pool,
+    version: deps.version,
+    engineReachable: deps.engineReachable,
+  })
   const rateLimitAuth = deps.authRateLimit ?? DEFAULT_AUTH_RATE_LIMIT
   await app.register(authRoutes, {
     prefix: '/api/auth',
@@ -130,11 +136,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 /** What a controller-only process serves on its port: liveness, readiness and metrics. */
 export async function buildOpsApp(
-  deps: Pick<AppDeps, 'pool' | 'log' | 'version' | 'metrics' | 'metricsToken' | 'requireMetricsToken'>,
+  deps: Pick<
+    AppDeps,
+    'pool' | 'log' | 'version' | 'metrics' | 'metricsToken' | 'requireMetricsToken' | 'engineReachable'
+  >,
 ) {
   const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, genReqId: () => randomUUID() })
   registerProblemHandler(app)
   registerMetrics(app, deps.metrics ?? createMetrics(), deps.metricsToken, deps.requireMetricsToken)
-  await app.register(healthRoutes, { pool: deps.pool, version: deps.version })
+  await app.register(healthRoutes, {
+    pool: deps.pool,
+    version: deps.version,
+    engineReachable: deps.engineReachable,
+  })
   return app
 }

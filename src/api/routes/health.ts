@@ -5,6 +5,8 @@ import type { VersionInfo } from '../../version.js'
 export interface HealthDeps {
   pool: Pool
   version: VersionInfo
+  /** A process that runs the controller is ready only while its Docker engine answers too. */
+  engineReachable?: () => Promise<boolean>
 }
 
 const statusBody = {
@@ -24,11 +26,16 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
     '/readyz',
     { schema: { response: { 200: statusBody, 503: statusBody } } },
     async (_request, reply) => {
-      const database = (await isDatabaseReachable(deps.pool)) ? 'ok' : 'unreachable'
-      const ready = database === 'ok'
-      return reply
-        .code(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'not ready', checks: { database } })
+      const [database, docker] = await Promise.all([
+        isDatabaseReachable(deps.pool),
+        deps.engineReachable ? deps.engineReachable() : undefined,
+      ])
+      const checks = {
+        database: database ? 'ok' : 'unreachable',
+        ...(docker === undefined ? {} : { docker: docker ? 'ok' : 'unreachable' }),
+      }
+      const ready = Object.values(checks).every((check) => check === 'ok')
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks })
     },
   )
 
