@@ -1,5 +1,6 @@
 import { NotFoundError } from '../errors.js'
-import { findOwnedDeployment, type Deployment } from '../store/deployments.js'
+import { isUuid } from '../model/ids.js'
+import { findDeployment, findOwnedDeployment, findRevision, type Deployment } from '../store/deployments.js'
 import { findOwnedEnvironment, findProjectEnvironment, type Environment } from '../store/environments.js'
 import type { Pool, PoolClient } from '../store/pool.js'
 import { findProject, type Project } from '../store/projects.js'
@@ -55,4 +56,19 @@ export async function requireDeployment(
   forUpdate = false,
 ): Promise<Deployment> {
   return orNotFound(await findOwnedDeployment(db, ownerId, id, forUpdate), 'deployment', id)
+}
+
+/**
+ * A deployment of a project the caller owns (already checked), as users name it: `production-r3`
+ * (environment and revision), or its id.
+ */
+export async function requireProjectDeployment(db: Db, projectId: string, ref: string): Promise<Deployment> {
+  const named = /^(.+)-r([0-9]{1,9})$/.exec(ref)
+  const environment = named ? await findProjectEnvironment(db, projectId, named[1]!) : undefined
+  const found = environment
+    ? await findRevision(db, environment.id, Number(named![2]))
+    : isUuid(ref)
+      ? await findDeployment(db, ref)
+      : undefined
+  return orNotFound(found?.projectId === projectId ? found : undefined, 'deployment', ref)
 }

@@ -135,6 +135,18 @@ export async function findOwnedDeployment(
   return rows[0] && toDeployment(rows[0])
 }
 
+/** Revision `revision` of an environment (already owner-checked). */
+export async function findRevision(
+  db: Db,
+  environmentId: string,
+  revision: number,
+): Promise<Deployment | undefined> {
+  const { rows } = await db.query<DeploymentRow>(
+    prepared(`${select} where d.environment_id = $1 and d.revision = $2`, [environmentId, revision]),
+  )
+  return rows[0] && toDeployment(rows[0])
+}
+
 export async function findDeploymentByName(
   db: Db,
   environmentId: string,

@@ -157,6 +157,10 @@ describe('apply, diff, get', () => {
     assert.equal(described.code, 0, described.stderr)
     assert.match(described.stdout, /Events:\n.*\n.*Created/)
     assert.equal(parseAllDocuments(described.stdout.split('\nEvents:')[0]!)[0]!.toJS().kind, 'Environment')
+    const revision = await gilgal(['describe', 'deployment', 'clishop/production/r1'], server)
+    assert.equal(revision.code, 0, revision.stderr)
+    assert.match(revision.stdout, /^kind: Deployment\n/)
+    assert.match(revision.stdout, /revision: 1\n/)
   })
 
   test('rollout status gives up at its timeout with a non-zero exit and where the rollout stood', async () => {

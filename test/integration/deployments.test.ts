@@ -79,6 +79,29 @@ describe('manual deploys', () => {
     assert.equal((await api.get('/api/deployments/not-a-uuid')).statusCode, 404)
   })
 
+  test('a revision is found as users name it, production-r1, within its project only', async () => {
+    const { projectId } = await setup()
+    const [first] = (await deployments(projectId)).items
+    const byName = await api.get(`/api/projects/${projectId}/deployments/production-r1`)
+    assert.equal(byName.statusCode, 200, byName.body)
+    assert.deepEqual(byName.json(), first)
+    const byId = await api.get(`/api/projects/${projectId}/deployments/${first.metadata.id}`)
+    assert.equal(byId.json().metadata.revision, 1)
+    for (const missing of ['production-r2', 'staging-r1', 'production'])
+      assert.equal(
+        (await api.get(`/api/projects/${projectId}/deployments/${missing}`)).statusCode,
+        404,
+        missing,
+      )
+    const other = await setup()
+    assert.equal(
+      (await api.get(`/api/projects/${other.projectId}/deployments/${first.metadata.id}`)).statusCode,
+      404,
+    )
+    const stranger = client(app, await registerUser(app))
+    assert.equal((await stranger.get(`/api/projects/${projectId}/deployments/production-r1`)).statusCode, 404)
+  })
+
   test('bad requests are refused and create nothing', async () => {
     const { projectId } = await setup()
     const cases: Array<[object, number]> = [

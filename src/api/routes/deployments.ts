@@ -1,11 +1,16 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
 import { cancel, deploy, rollback } from '../../desired-state/deployments.js'
 import { validateDeploySource } from '../../manifests/validate.js'
 import { DEPLOYMENT_PHASES, type DeploymentPhase } from '../../model/phases.js'
 import type { Source } from '../../model/specs.js'
-import { findDeployment, listDeployments } from '../../store/deployments.js'
-import { requireDeployment, requireProject, requireProjectEnvironment } from '../lookups.js'
+import { findDeployment, listDeployments, type Deployment } from '../../store/deployments.js'
+import {
+  requireDeployment,
+  requireProject,
+  requireProjectDeployment,
+  requireProjectEnvironment,
+} from '../lookups.js'
 import { presentDeployment } from '../present.js'
 import { streamWatch, watchQuery } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
@@ -91,6 +96,33 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     },
   )
 
+  // With ?watch=true, Server-Sent Events: the revision now, then at every change (watch-stream.ts).
+  const answer = async (deployment: Deployment, watch: boolean, reply: FastifyReply) => {
+    if (!watch) return presentDeployment(deployment)
+    const read = () => findDeployment(pool, deployment.id)
+    await streamWatch(reply, deps.watch, `Deployment/${deployment.id}`, read, presentDeployment)
+  }
+
+  app.get<{ Params: { projectId: string; name: string }; Querystring: { watch: boolean } }>(
+    '/projects/:projectId/deployments/:name',
+    {
+      sse: 'manual',
+      ...authorized(app, 'read', tags, {
+        params: idParams('projectId', 'name'),
+        querystring: watchQuery,
+        response: readResponses,
+      }),
+    },
+    async (request, reply) => {
+      const project = await requireProject(pool, request.principal.userId, request.params.projectId)
+      return answer(
+        await requireProjectDeployment(pool, project.id, request.params.name),
+        request.query.watch,
+        reply,
+      )
+    },
+  )
+
   app.get<{ Params: { id: string }; Querystring: { watch: boolean } }>(
     '/deployments/:id',
     {
@@ -101,12 +133,12 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
         response: readResponses,
       }),
     },
-    async (request, reply) => {
-      const deployment = await requireDeployment(pool, request.principal.userId, request.params.id)
-      if (!request.query.watch) return presentDeployment(deployment)
-      const read = () => findDeployment(pool, deployment.id)
-      await streamWatch(reply, deps.watch, `Deployment/${deployment.id}`, read, presentDeployment)
-    },
+    async (request, reply) =>
+      answer(
+        await requireDeployment(pool, request.principal.userId, request.params.id),
+        request.query.watch,
+        reply,
+      ),
   )
 
   app.post<{ Params: { id: string } }>(

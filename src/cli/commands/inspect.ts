@@ -4,7 +4,7 @@ import { stringify } from 'yaml'
 import { CliError, type ApiClient } from '../client/api.js'
 import { parseEnvironmentRef, type CliContext } from '../client/context.js'
 import { age, paint, table, type Output } from '../client/output.js'
-import { environmentOf, listAll, projectsOf, type Resource } from '../client/resources.js'
+import { environmentOf, projectsOf, type Resource } from '../client/resources.js'
 import { readEvents } from '../client/sse.js'
 
 interface GilgalEvent {
@@ -172,8 +172,6 @@ export async function findDeployment(api: ApiClient, ref: string): Promise<Resou
   if (!environment) return api.request<Resource>('GET', `/api/deployments/${encodeURIComponent(ref)}`)
   if (!revision || rest.length > 0 || !/^r?\d+$/.test(revision))
     throw new CliError(`${ref} is not a deployment: an id, or PROJECT/ENV/rN such as shop/production/r3`, 2)
-  const all = await listAll(api, `/api/projects/${encodeURIComponent(project!)}/deployments`, { environment })
-  const found = all.find((d) => String(d.metadata.revision) === revision.replace(/^r/, ''))
-  if (!found) throw new CliError(`${project}/${environment} has no revision ${revision}`)
-  return found
+  const name = `${environment}-r${revision.replace(/^r/, '')}`
+  return api.request<Resource>('GET', `/api/projects/${encodeURIComponent(project!)}/deployments/${name}`)
 }
