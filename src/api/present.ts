@@ -72,6 +72,14 @@ export function presentDeployment(deployment: Deployment) {
       cancelRequestedAt: deployment.cancelRequestedAt,
     },
     spec: publicSpec(deployment.spec),
-    status: deployment.status,
+    status: { ...deployment.status, ...durationOf(deployment) },
   }
+}
+
+/** A finished revision took this long, from its creation (queued) to Active, Failed or Cancelled. */
+function durationOf(deployment: Deployment): { durationMs?: number } {
+  const finished = deployment.status.finishedAt ? Date.parse(deployment.status.finishedAt) : Number.NaN
+  return Number.isFinite(finished)
+    ? { durationMs: Math.max(0, finished - deployment.createdAt.getTime()) }
+    : {}
 }

@@ -88,6 +88,17 @@ export interface EnvironmentStatus {
   urls?: string[]
   /** `ip:port` of the containers traffic goes to: healthy ones of the serving revision. */
   upstreams?: string[]
+  /** `Available`, `Progressing`, `Degraded`, as Kubernetes' Deployments carry them. */
+  conditions?: Condition[]
+}
+
+export interface Condition {
+  type: 'Available' | 'Progressing' | 'Degraded'
+  status: 'True' | 'False'
+  reason: string
+  message: string
+  /** When `status` last flipped (ISO). */
+  lastTransitionTime: string
 }
 
 /** A revision's status: the controller's record of building and rolling it out. Times are ISO strings. */

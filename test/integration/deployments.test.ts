@@ -77,6 +77,10 @@ describe('manual deploys', () => {
     assert.equal(response.json().status.phase, 'Queued')
     assert.ok(Date.parse(response.json().status.queuedAt))
     assert.equal((await api.get('/api/deployments/not-a-uuid')).statusCode, 404)
+    assert.equal(response.json().status.durationMs, undefined, 'not finished: no duration')
+    const finishedAt = new Date(Date.parse(first.metadata.createdAt) + 4321).toISOString()
+    await setStatus(first.metadata.id, { ...first.status, phase: 'Active', finishedAt })
+    assert.equal((await api.get(`/api/deployments/${first.metadata.id}`)).json().status.durationMs, 4321)
   })
 
   test('a revision is found as users name it, production-r1, within its project only', async () => {

@@ -14,6 +14,7 @@ import { removeDeleted } from '../../store/spec-tables.js'
 import { withTransaction } from '../../store/tx.js'
 import { containerSpecFor, projectNetwork, REPLICA_LABEL } from './containers.js'
 import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
+import { withConditions } from './conditions.js'
 import { planEnvironment } from './plan.js'
 import { ProbeTracker } from './probes.js'
 import { reportOutcome, RestartCounter } from './report.js'
@@ -57,11 +58,16 @@ export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Re
       const routedAt = await routeFirst(deps.routing, state, plan, context.log)
       await execute(deps, state, plan.actions, routedAt)
       await reportOutcome(deps, state, plan, now())
-      await writeEnvironmentStatus(deps.pool, state.environment.id, {
+      const status = {
         ...plan.status,
         ...(deps.routing ? { urls: urlsOf(deps.routing, state) } : {}),
         observedGeneration: state.environment.generation,
-      })
+      }
+      await writeEnvironmentStatus(
+        deps.pool,
+        state.environment.id,
+        withConditions(status, state.environment.status, now()),
+      )
       const probing = observed.length > 0 ? probeInterval(state) : undefined
       // Come back for the next rollout step or the next probe, whichever is sooner.
       const waits = [plan.requeueAfterMs, probing].filter((ms): ms is number => ms !== undefined)
