@@ -53,3 +53,22 @@ export async function appendDeploymentLogs(
     ],
   )
 }
+
+/**
+ * Appends the controller's own lines (stream `system`) after whatever the log holds, numbered in the
+ * same statement: a rollout's steps follow its build in one log.
+ */
+export async function appendSystemLines(
+  db: Db,
+  deploymentId: string,
+  lines: readonly { message: string; level: LogLine['level'] }[],
+): Promise<void> {
+  if (lines.length === 0) return
+  await db.query(
+    `insert into deployment_logs (deployment_id, seq, ts, stream, level, message)
+     select $1, coalesce((select max(seq) from deployment_logs where deployment_id = $1), 0) + n, now(),
+            'system', level, message
+       from unnest($2::text[], $3::text[]) with ordinality as line (message, level, n)`,
+    [deploymentId, lines.map((l) => l.message), lines.map((l) => l.level)],
+  )
+}

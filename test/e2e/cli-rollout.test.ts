@@ -71,6 +71,13 @@ test('apply --wait of a good app exits 0 once it is Active, and logs -f shows wh
   const applied = await gilgal(['apply', '-f', await file('good.yaml', manifest(200)), '--wait'], server)
   assert.equal(applied.code, 0, applied.stderr)
   assert.match(applied.stdout, /revision 1: Active, environment Available, 1\/1 ready/)
+  // The revision's log holds its rollout after its build (here: a prebuilt image, so only the rollout).
+  const steps = await gilgal(['logs', `${project}/production/r1`], server)
+  assert.equal(steps.code, 0, steps.stderr)
+  assert.match(
+    steps.stdout,
+    /deploying: starting containers[\s\S]*starting replica 0[\s\S]*traffic switched[\s\S]*Active/,
+  )
 
   const logs = startCli(['logs', `${project}/production`, '-f', '--tail', '0'], server)
   try {

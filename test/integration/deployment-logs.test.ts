@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
+import { announceLogs } from '../../src/log-bus.js'
 import { DeploymentLogWriter } from '../../src/reconcilers/deployment/log-writer.js'
+import { appendSystemLines } from '../../src/store/deployment-logs.js'
 import { buildTestApp, client, registerUser, type TestUser } from '../helpers/app.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js'
 import { waitFor } from '../helpers/wait.js'
@@ -78,7 +80,7 @@ test('following a finished build replays its lines and ends', async () => {
   )
 })
 
-test('a follower sees lines as they are written, and the stream ends when the build does', async () => {
+test('a follower sees lines as they are written, through the build and the rollout, and the stream ends when the revision settles', async () => {
   const id = await newDeployment()
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
@@ -101,14 +103,21 @@ test('a follower sees lines as they are written, and the stream ends when the bu
   assert.ok(performance.now() - started < 1500, 'delivered while the build runs')
   writer.write('stdout', 'last line')
   await writer.flush()
+  // Built: the rollout's lines (the controller's, stream system) come next, then it settles.
   await db.pool.query(`update deployments set status = status || '{"imageId":"sha256:abc"}' where id = $1`, [
     id,
   ])
+  await appendSystemLines(db.pool, id, [
+    { message: 'every replica is healthy: traffic switched to this revision', level: 'info' },
+  ])
+  announceLogs(id)
+  await waitFor('the rollout line', async () => (text.includes('traffic switched') ? true : undefined))
+  await db.pool.query(`update deployments set status = status || '{"phase":"Active"}' where id = $1`, [id])
   await waitFor('the end event', async () => (text.includes('event: end') ? true : undefined), {
     timeoutMs: 5000,
   })
   assert.deepEqual(
     events(text).map((e) => e.event),
-    ['log', 'log', 'end'],
+    ['log', 'log', 'log', 'end'],
   )
 })

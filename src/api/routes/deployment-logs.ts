@@ -1,7 +1,7 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { waitForLogs } from '../../log-bus.js'
-import { isBuildOver } from '../../model/phases.js'
+import { FINISHED_PHASES, isPhaseIn } from '../../model/phases.js'
 import { findOwnedDeployment } from '../../store/deployments.js'
 import { listDeploymentLogs, type LogLine } from '../../store/deployment-logs.js'
 import { requireDeployment } from '../lookups.js'
@@ -35,7 +35,7 @@ interface Query {
 /**
  * `GET /api/deployments/:id/logs`: the build and rollout log as JSON, or with `?follow=true` as
  * Server-Sent Events (@fastify/sse) that deliver lines as they are written (event `log`, id = seq, so
- * a reconnecting client resumes through Last-Event-ID) and end with event `end` when the build is over.
+ * a reconnecting client resumes through Last-Event-ID) and end with event `end` once the revision has settled (Active, Superseded, Failed, Cancelled): its build, then its rollout.
  */
 export async function deploymentLogRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
   await app.register(sse, { heartbeatInterval: 15_000 })
@@ -81,7 +81,7 @@ export async function deploymentLogRoutes(app: FastifyInstance, deps: ResourceDe
       while (!closed.signal.aborted) {
         const current = await findOwnedDeployment(pool, userId, deployment.id)
         await send(await listDeploymentLogs(pool, deployment.id, seq, 1000))
-        if (!current || isBuildOver(current.status)) {
+        if (!current || isPhaseIn(current.status.phase, FINISHED_PHASES)) {
           await send(await listDeploymentLogs(pool, deployment.id, seq, 5000)) // lines written meanwhile
           await reply.sse.send({ event: 'end', data: { phase: current?.status.phase ?? 'Deleted' } })
           break

@@ -14,7 +14,10 @@ import { removeDeleted } from '../../store/spec-tables.js'
 import { withTransaction } from '../../store/tx.js'
 import { containerSpecFor, projectNetwork, REPLICA_LABEL } from './containers.js'
 import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
+import { announceLogs } from '../../log-bus.js'
+import { appendSystemLines } from '../../store/deployment-logs.js'
 import { withConditions } from './conditions.js'
+import { rolloutLines } from './rollout-log.js'
 import { planEnvironment } from './plan.js'
 import { ProbeTracker } from './probes.js'
 import { reportOutcome, RestartCounter } from './report.js'
@@ -164,6 +167,20 @@ async function execute(
         await deps.runtime.removeContainer(action.containerId, state.project.id)
         break
     }
+  }
+  await logSteps(deps, state, actions)
+}
+
+/** Each revision's log gets the step's lines after its build's, and its followers are woken. */
+async function logSteps(
+  deps: EnvironmentReconcilerDeps,
+  state: RolloutState,
+  actions: Action[],
+): Promise<void> {
+  const revisionOf = (id: string) => state.revisions.find((r) => r.id === id)?.revision
+  for (const [deploymentId, lines] of rolloutLines(actions, revisionOf)) {
+    await appendSystemLines(deps.pool, deploymentId, lines)
+    announceLogs(deploymentId)
   }
 }
 
