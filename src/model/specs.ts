@@ -92,6 +92,20 @@ export interface EnvironmentStatus {
   conditions?: Condition[]
 }
 
+/** One container of a revision, in its status. */
+export interface ContainerStatus {
+  name: string
+  id: string
+  /** running, restarting or stopped. */
+  state: 'running' | 'restarting' | 'stopped'
+  /** What the probes say: starting, healthy or unhealthy. */
+  health: string
+  restarts: number
+  /** `ip:port` on the project network. */
+  address?: string
+  lastProbeError?: string
+}
+
 export interface Condition {
   type: 'Available' | 'Progressing' | 'Degraded'
   status: 'True' | 'False'
@@ -130,6 +144,8 @@ export interface DeploymentStatus {
   registryDigest?: string
   /** The lowest port the image EXPOSEs, for a revision without `port`. */
   exposedPort?: number
+  /** Its containers as the controller last saw them. */
+  containers?: ContainerStatus[]
   /** When routes switched to it; the drain runs from here. */
   switchedAt?: string | null
   /** Restart counts at the switch: a restart during the drain fails the revision. */

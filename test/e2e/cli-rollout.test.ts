@@ -57,7 +57,7 @@ spec:
   port: 8080
   command: ${JSON.stringify(['node', '-e', app])}
   healthCheck: { http: { path: /health }, intervalSeconds: 1 }
-  rollout: { progressDeadlineSeconds: 6, drainSeconds: 0, monitorSeconds: 0 }
+  rollout: { progressDeadlineSeconds: 12, drainSeconds: 0, monitorSeconds: 0 }
 `
 }
 
@@ -71,6 +71,15 @@ test('apply --wait of a good app exits 0 once it is Active, and logs -f shows wh
   const applied = await gilgal(['apply', '-f', await file('good.yaml', manifest(200)), '--wait'], server)
   assert.equal(applied.code, 0, applied.stderr)
   assert.match(applied.stdout, /revision 1: Active, environment Available, 1\/1 ready/)
+  const [revision] = JSON.parse(
+    (await gilgal(['get', 'deployments', '-p', project, '-o', 'json'], server)).stdout,
+  ).items
+  assert.deepEqual(
+    revision.status.containers.map((c: Record<string, unknown>) => [c.state, c.health]),
+    [['running', 'healthy']],
+    'the revision says what runs',
+  )
+  assert.equal(typeof revision.status.durationMs, 'number')
   // The revision's log holds its rollout after its build (here: a prebuilt image, so only the rollout).
   const steps = await gilgal(['logs', `${project}/production/r1`], server)
   assert.equal(steps.code, 0, steps.stderr)

@@ -71,6 +71,12 @@ const targets: Record<string, { params: () => Record<string, string>[]; body?: o
     params: () => [{ projectId: ids.project! }],
     body: { environment: 'production' },
   },
+  'GET /api/projects/{projectId}/deployments/{name}': {
+    params: () => [
+      { projectId: 'secret-shop', name: 'production-r1' },
+      { projectId: ids.project!, name: ids.deployment! },
+    ],
+  },
   'GET /api/deployments/{id}': { params: () => [{ id: ids.deployment! }] },
   'GET /api/deployments/{id}/logs': { params: () => [{ id: ids.deployment! }] },
   'POST /api/deployments/{id}/rollback': { params: () => [{ id: ids.deployment! }] },

@@ -17,6 +17,7 @@ import type { Action, EnvironmentView, ObservedContainer, RevisionView } from '.
 import { announceLogs } from '../../log-bus.js'
 import { appendSystemLines } from '../../store/deployment-logs.js'
 import { withConditions } from './conditions.js'
+import { containerChanges } from './revision-containers.js'
 import { rolloutLines } from './rollout-log.js'
 import { planEnvironment } from './plan.js'
 import { ProbeTracker } from './probes.js'
@@ -60,6 +61,7 @@ export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Re
       restarts.observe(observed, deps.metrics)
       const routedAt = await routeFirst(deps.routing, state, plan, context.log)
       await execute(deps, state, plan.actions, routedAt)
+      await recordContainers(deps.pool, state, observed)
       await reportOutcome(deps, state, plan, now())
       const status = {
         ...plan.status,
@@ -169,6 +171,16 @@ async function execute(
     }
   }
   await logSteps(deps, state, actions)
+}
+
+/** Each revision's `status.containers`, written only for revisions whose containers changed. */
+async function recordContainers(
+  pool: Pool,
+  state: RolloutState,
+  observed: ObservedContainer[],
+): Promise<void> {
+  for (const [deploymentId, containers] of containerChanges(state.revisions, observed))
+    await mergeDeploymentStatus(pool, deploymentId, { containers })
 }
 
 /** Each revision's log gets the step's lines after its build's, and its followers are woken. */
