@@ -172,6 +172,15 @@ describe('apply, diff, get', () => {
     assert.ok(performance.now() - started < 10_000)
   })
 
+  test('cancel takes a revision as users name it, and the server records the request', async () => {
+    const cancelled = await gilgal(['cancel', 'clishop/production/r1'], server)
+    assert.equal(cancelled.code, 0, cancelled.stderr)
+    assert.match(cancelled.stdout, /revision 1 of clishop\/production: cancellation requested/)
+    const [revision] = JSON.parse((await gilgal(['get', 'deployments', '-o', 'json'], server)).stdout).items
+    assert.ok(revision.metadata.cancelRequestedAt)
+    assertOneClearLine(await gilgal(['cancel', 'clishop/production/r9'], server), /no deployment|not found/i)
+  })
+
   test('an API key made by the CLI works as GILGAL_TOKEN until it is revoked', async () => {
     const created = await gilgal(['api-keys', 'create', 'ci', '--scope', 'read'], server)
     assert.equal(created.code, 0, created.stderr)

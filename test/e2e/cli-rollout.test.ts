@@ -107,26 +107,28 @@ test('apply --wait of a good app exits 0 once it is Active, and logs -f shows wh
   }
 })
 
-test('events -w prints what is recorded after it started', async () => {
+test('events -w and get -w print what happens after they started', async () => {
   const watching = startCli(['events', '-w', '-p', project], server)
+  const listing = startCli(['get', 'environments', '-p', project, '-w'], server)
   try {
     await waitFor('the recorded events', async () =>
       /RolloutComplete/.test(watching.stdout()) ? true : undefined,
     )
-    const scaled = await gilgal(
-      [
-        'apply',
-        '-f',
-        await file('scaled.yaml', manifest(200).replace('port: 8080', 'port: 8080\n  replicas: 2')),
-      ],
-      server,
+    await waitFor('the list', async () =>
+      /production\s+Available\s+1\/1/.test(listing.stdout()) ? true : undefined,
     )
+    const twoReplicas = manifest(200).replace('port: 8080', 'port: 8080\n  replicas: 2')
+    const scaled = await gilgal(['apply', '-f', await file('scaled.yaml', twoReplicas)], server)
     assert.equal(scaled.code, 0, scaled.stderr)
     await waitFor('the new event', async () =>
       /Configured\s+environment\/production/.test(watching.stdout()) ? true : undefined,
     )
+    await waitFor('the environment again, with two replicas wanted', async () =>
+      /production\s+\S+\s+\d\/2/.test(listing.stdout()) ? true : undefined,
+    )
   } finally {
     watching.child.kill()
+    listing.child.kill()
   }
 })
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { CliError } from '../client/api.js'
+import { CliError, type ApiClient } from '../client/api.js'
 import type { CliContext } from '../client/context.js'
 import {
   age,
@@ -12,6 +12,7 @@ import {
   type Output,
 } from '../client/output.js'
 import { deploymentsOf, environmentsOf, projectsOf, type Resource } from '../client/resources.js'
+import { readEvents } from '../client/sse.js'
 
 const KINDS = {
   projects: ['project', 'projects'],
@@ -29,23 +30,30 @@ export function registerGetCommand(program: Command, context: () => CliContext):
     .option('-p, --project <project>', 'only this project')
     .option('-e, --environment <environment>', 'deployments: only this environment')
     .option('-o, --output <format>', 'table, wide, json or yaml', 'table')
+    .option('-w, --watch', 'environments and deployments: after the list, print each one again as it changes')
     .addHelpText(
       'after',
       '\nExamples:\n  gilgal get environments\n  gilgal get deployments -p shop -e production -o yaml',
     )
-    .action(async (kind: string, options: { project?: string; environment?: string; output: string }) => {
-      const ctx = context()
-      const format = parseFormat(options.output)
-      const api = await ctx.api()
-      const which = listKind(kind)
-      const items =
-        which === 'projects'
-          ? await projectsOf(api, options.project)
-          : which === 'environments'
-            ? await environmentsOf(api, options.project)
-            : await deploymentsOf(api, options.project, options.environment)
-      ctx.output.out(render(which, items, format, ctx.output))
-    })
+    .action(
+      async (
+        kind: string,
+        options: { project?: string; environment?: string; output: string; watch?: boolean },
+      ) => {
+        const ctx = context()
+        const format = parseFormat(options.output)
+        const api = await ctx.api()
+        const which = listKind(kind)
+        const items =
+          which === 'projects'
+            ? await projectsOf(api, options.project)
+            : which === 'environments'
+              ? await environmentsOf(api, options.project)
+              : await deploymentsOf(api, options.project, options.environment)
+        ctx.output.out(render(which, items, format, ctx.output))
+        if (options.watch) await watchItems(api, which, items, format, ctx.output)
+      },
+    )
 }
 
 function listKind(kind: string): ListKind {
@@ -125,4 +133,34 @@ function deploymentRow(d: Resource, phase: string, wide: boolean): string[] {
         ]
       : []),
   ]
+}
+
+/** Each listed object over its watch: a new row (or document) every time it changes. */
+async function watchItems(
+  api: ApiClient,
+  kind: ListKind,
+  items: Resource[],
+  format: Format,
+  output: Output,
+): Promise<void> {
+  if (kind === 'projects')
+    throw new CliError('get projects -w: only environments and deployments can be watched', 2)
+  const path = (item: Resource) =>
+    kind === 'environments' ? `/api/environments/${item.metadata.id}` : `/api/deployments/${item.metadata.id}`
+  await Promise.all(
+    items.map(async (item) => {
+      const response = await api.stream(path(item), { watch: true }, new AbortController().signal)
+      let first = true
+      for await (const event of readEvents(response.body!)) {
+        if (event.event !== 'object') continue
+        if (first) {
+          first = false // the object as the list already showed it
+          continue
+        }
+        const changed = JSON.parse(event.data) as Resource
+        const text = render(kind, [changed], format, output)
+        output.out(format === 'json' || format === 'yaml' ? text : text.split('\n').slice(1).join('\n'))
+      }
+    }),
+  )
 }

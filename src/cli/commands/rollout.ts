@@ -6,6 +6,7 @@ import { age, paint, phaseColour, table } from '../client/output.js'
 import { environmentOf, listAll, type Resource } from '../client/resources.js'
 import { waitForRollout } from '../client/rollout.js'
 import { seconds } from './apply.js'
+import { findDeployment } from './inspect.js'
 
 /** deploy, rollout status|history, rollback, cancel. */
 export function registerRolloutCommands(program: Command, context: () => CliContext): void {
@@ -96,20 +97,28 @@ export function registerRolloutCommands(program: Command, context: () => CliCont
 
   program
     .command('cancel')
-    .description('cancel the newest revision of an environment that is not finished yet')
-    .argument('<project/env>', 'the environment, such as shop/production')
+    .description('cancel a revision before it is Active: PROJECT/ENV takes its newest unfinished one')
+    .argument('<target>', 'PROJECT/ENV, or a deployment id or PROJECT/ENV/rN')
+    .addHelpText('after', '\nExamples:\n  gilgal cancel shop/production\n  gilgal cancel shop/production/r7')
     .action(async (ref: string) => {
       const ctx = context()
       const api = await ctx.api()
-      const revisions = await revisionsOf(api, parseEnvironmentRef(ref))
-      const running = revisions.find((d) =>
-        ['Queued', 'Building', 'Deploying', undefined].includes(d.status.phase),
+      const revision =
+        ref.split('/').length === 2 ? await newestUnfinished(api, ref) : await findDeployment(api, ref)
+      await api.request('DELETE', `/api/deployments/${revision.metadata.id}`)
+      ctx.output.out(
+        `revision ${String(revision.metadata.revision)} of ${String(revision.metadata.project)}/${String(revision.metadata.environment)}: cancellation requested`,
       )
-      if (!running)
-        throw new CliError(`${ref} has no revision to cancel: none is queued, building or deploying`)
-      await api.request('DELETE', `/api/deployments/${running.metadata.id}`)
-      ctx.output.out(`${ref}: revision ${String(running.metadata.revision)} cancellation requested`)
     })
+}
+
+async function newestUnfinished(api: ApiClient, ref: string): Promise<Resource> {
+  const revisions = await revisionsOf(api, parseEnvironmentRef(ref))
+  const running = revisions.find((d) =>
+    ['Queued', 'Building', 'Deploying', undefined].includes(d.status.phase),
+  )
+  if (!running) throw new CliError(`${ref} has no revision to cancel: none is queued, building or deploying`)
+  return running
 }
 
 function revisionsOf(api: ApiClient, target: { project: string; environment: string }): Promise<Resource[]> {
