@@ -207,14 +207,34 @@ describe('apply, diff, get', () => {
   })
 })
 
-test('every command has --help with an example or a description', async () => {
-  const commands = ['login', 'apply', 'diff', 'get', 'describe', 'deploy', 'rollback', 'logs', 'delete']
-  for (const command of commands) {
-    const help = await gilgal([command, '--help'], server)
+test('every command has --help with an example', async () => {
+  const commands = [
+    'login',
+    'logout',
+    'whoami',
+    'apply',
+    'diff',
+    'get',
+    'describe',
+    'deploy',
+    'rollback',
+    'cancel',
+  ]
+  const more = [
+    'logs',
+    'events',
+    'delete',
+    'rollout status',
+    'rollout history',
+    'api-keys create',
+    'api-keys list',
+  ]
+  for (const command of [...commands, ...more, 'api-keys revoke']) {
+    const help = await gilgal([...command.split(' '), '--help'], server)
     assert.equal(help.code, 0, command)
     assert.match(help.stdout, /Example/, command)
   }
   const top = await gilgal(['--help'], server)
-  for (const command of [...commands, 'rollout', 'cancel', 'events', 'api-keys', 'whoami', 'logout'])
+  for (const command of [...commands, 'logs', 'events', 'delete', 'rollout', 'api-keys'])
     assert.match(top.stdout, new RegExp(`\\n  ${command}\\b`), command)
 })

@@ -35,6 +35,7 @@ export function registerAuthCommands(program: Command, context: () => CliContext
   program
     .command('logout')
     .description('end the session on the server and forget it here')
+    .addHelpText('after', '\nExample:\n  gilgal logout')
     .action(async () => {
       const ctx = context()
       const credentials = await readCredentials(ctx.configDir, ctx.url)
@@ -51,6 +52,7 @@ export function registerAuthCommands(program: Command, context: () => CliContext
   program
     .command('whoami')
     .description('who the server says you are')
+    .addHelpText('after', '\nExample:\n  GILGAL_URL=https://gilgal.example.com gilgal whoami')
     .action(async () => {
       const ctx = context()
       const me = await (await ctx.api()).request<{ username: string; email: string }>('GET', '/api/auth/me')

@@ -40,6 +40,7 @@ export function registerManageCommands(program: Command, context: () => CliConte
     .argument('<name>', 'what the key is for')
     .option('--scope <scope>', 'read or write', 'write')
     .description('make a key; it is shown this once')
+    .addHelpText('after', '\nExample:\n  export GILGAL_TOKEN=$(gilgal api-keys create ci --scope write)')
     .action(async (name: string, options: { scope: string }) => {
       const ctx = context()
       const key = await (
@@ -51,6 +52,7 @@ export function registerManageCommands(program: Command, context: () => CliConte
   keys
     .command('list')
     .description('your keys, without their secrets')
+    .addHelpText('after', '\nExample:\n  gilgal api-keys list')
     .action(async () => {
       const ctx = context()
       const { items } = await (await ctx.api()).request<{ items: ApiKey[] }>('GET', '/api/auth/api-keys')
@@ -67,6 +69,7 @@ export function registerManageCommands(program: Command, context: () => CliConte
     .command('revoke')
     .argument('<id>', 'the key id (gilgal api-keys list)')
     .description('revoke a key at once')
+    .addHelpText('after', '\nExample:\n  gilgal api-keys revoke 0b6f3c52-3f7e-4c1a-9a57-2d2b8f1e4c10')
     .action(async (id: string) => {
       const ctx = context()
       await (await ctx.api()).request('DELETE', `/api/auth/api-keys/${encodeURIComponent(id)}`)

@@ -52,6 +52,7 @@ export function registerRolloutCommands(program: Command, context: () => CliCont
   rollout
     .command('history')
     .description("an environment's revisions, newest first")
+    .addHelpText('after', '\nExample:\n  gilgal rollout history shop/production')
     .argument('<project/env>', 'the environment, such as shop/production')
     .action(async (ref: string) => {
       const ctx = context()
