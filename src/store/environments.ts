@@ -52,9 +52,11 @@ interface EnvironmentRow {
 
 const fields = `e.id, e.project_id, p.name as project_name, e.name, e.labels, e.spec, e.generation, e.status,
   e.latest_revision, e.created_at, e.updated_at, e.deletion_requested_at, e.resource_version,
+  case when jsonb_array_length(coalesce(e.spec->'domains', '[]')) = 0 then '[]'::jsonb else
   (select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('hostname', d.hostname,
      'certificate', d.certificate, 'message', d.certificate_message, 'checkedAt', d.checked_at))
-     order by d.hostname), '[]') from environment_domains d where d.environment_id = e.id) as domains`
+     order by d.hostname), '[]') from environment_domains d where d.environment_id = e.id) end as domains`
+// (An environment that lists no domain holds none: most skip the subquery.)
 // Every read joins the project, so ownership is checked in the same statement that finds the row.
 const select = `select ${fields} from environments e join projects p on p.id = e.project_id`
 // Writes return the row as reads do, in the same round trip.
