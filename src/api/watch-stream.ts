@@ -103,3 +103,19 @@ function unavailable(): GilgalError {
     },
   )
 }
+
+/**
+ * How a read of one object answers: the object, or with `?watch=true` its watch (streamWatch). The
+ * object was found for the caller already (owner checked); the watch re-reads it by id.
+ */
+export function watchableRead<T extends { id: string; resourceVersion: number }>(
+  hub: WatchHub | undefined,
+  kind: 'Environment' | 'Deployment',
+  findById: (id: string) => Promise<T | undefined>,
+  present: (value: T) => unknown,
+) {
+  return async (object: T, watch: boolean, reply: FastifyReply): Promise<unknown> => {
+    if (!watch) return present(object)
+    await streamWatch(reply, hub, `${kind}/${object.id}`, () => findById(object.id), present)
+  }
+}

@@ -1,10 +1,10 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { cancel, deploy, rollback } from '../../desired-state/deployments.js'
 import { validateDeploySource } from '../../manifests/validate.js'
 import { DEPLOYMENT_PHASES, type DeploymentPhase } from '../../model/phases.js'
 import type { Source } from '../../model/specs.js'
-import { findDeployment, listDeployments, type Deployment } from '../../store/deployments.js'
+import { findDeployment, listDeployments } from '../../store/deployments.js'
 import {
   requireDeployment,
   requireProject,
@@ -12,7 +12,7 @@ import {
   requireProjectEnvironment,
 } from '../lookups.js'
 import { presentDeployment } from '../present.js'
-import { streamWatch, watchQuery } from '../watch-stream.js'
+import { watchableRead, watchQuery } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import {
   authErrors,
@@ -97,11 +97,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
   )
 
   // With ?watch=true, Server-Sent Events: the revision now, then at every change (watch-stream.ts).
-  const answer = async (deployment: Deployment, watch: boolean, reply: FastifyReply) => {
-    if (!watch) return presentDeployment(deployment)
-    const read = () => findDeployment(pool, deployment.id)
-    await streamWatch(reply, deps.watch, `Deployment/${deployment.id}`, read, presentDeployment)
-  }
+  const answer = watchableRead(deps.watch, 'Deployment', (id) => findDeployment(pool, id), presentDeployment)
 
   app.get<{ Params: { projectId: string; name: string }; Querystring: { watch: boolean } }>(
     '/projects/:projectId/deployments/:name',

@@ -1,11 +1,11 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { createEnvironment, deleteEnvironment, updateEnvironment } from '../../desired-state/environments.js'
 import { validateEnvironmentSpec } from '../../manifests/validate.js'
-import { findEnvironment, listEnvironments, type Environment } from '../../store/environments.js'
+import { findEnvironment, listEnvironments } from '../../store/environments.js'
 import { orNotFound, requireEnvironment, requireProject, requireProjectEnvironment } from '../lookups.js'
 import { presentEnvironment } from '../present.js'
-import { streamWatch, watchQuery } from '../watch-stream.js'
+import { watchableRead, watchQuery } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import {
   anySpec,
@@ -81,11 +81,12 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
   )
 
   // With ?watch=true, Server-Sent Events: the environment now, then at every change (watch-stream.ts).
-  const answer = async (environment: Environment, watch: boolean, reply: FastifyReply) => {
-    if (!watch) return presentEnvironment(environment)
-    const read = () => findEnvironment(pool, environment.id)
-    await streamWatch(reply, deps.watch, `Environment/${environment.id}`, read, presentEnvironment)
-  }
+  const answer = watchableRead(
+    deps.watch,
+    'Environment',
+    (id) => findEnvironment(pool, id),
+    presentEnvironment,
+  )
 
   app.get<{ Params: { projectId: string; name: string }; Querystring: { watch: boolean } }>(
     '/projects/:projectId/environments/:name',
