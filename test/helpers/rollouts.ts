@@ -120,7 +120,10 @@ export async function createRolloutWorld(
     async close() {
       for (const container of await runtime.listManaged({ environmentId }))
         await runtime.removeContainer(container.id, world.projectId)
-      await runtime.removeNetwork(`gilgal-${world.projectName}`, world.projectId)
+      // Whatever the name: a `gilgal server` with GILGAL_INSTANCE names it gilgal-<instance>-<project>.
+      for (const network of await runtime.listManagedNetworks())
+        if (network.labels['dev.gilgal.project'] === world.projectId)
+          await runtime.removeNetwork(network.name, world.projectId)
       await closeBuildWorld()
     },
   })
