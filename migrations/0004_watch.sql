@@ -7,6 +7,10 @@ create sequence resource_versions;
 alter table projects add column resource_version bigint not null default 0;
 alter table environments add column resource_version bigint not null default 0;
 alter table deployments add column resource_version bigint not null default 0;
+-- Rows written before this migration take a version too: a watch sends what is newer than version 0.
+update projects set resource_version = nextval('resource_versions');
+update environments set resource_version = nextval('resource_versions');
+update deployments set resource_version = nextval('resource_versions');
 
 create function gilgal_next_resource_version() returns trigger language plpgsql as $$
 begin

@@ -84,6 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Unknown fields are refused, not silently dropped; every field error is reported at once.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, allowUnionTypes: true } },
   })
+  // Watch streams never end by themselves: they end first, so a graceful close does not wait on them.
+  app.addHook('preClose', async () => deps.watch?.closeAll())
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

@@ -22,6 +22,8 @@ interface Watched {
  */
 export class WatchHub {
   private readonly watched = new Map<string, Watched>()
+  /** What ends each open watch stream when the process shuts down. */
+  private readonly closers = new Set<() => void>()
   private readonly connection: ListenConnection
   /** Reads made for watchers so far: one per change of a watched object, not one per watcher. */
   reads = 0
@@ -48,7 +50,19 @@ export class WatchHub {
   }
 
   stop(): Promise<void> {
+    this.closeAll()
     return this.connection.stop()
+  }
+
+  /** Registers what ends a watch stream on shutdown; returns the function that unregisters it. */
+  onShutdown(close: () => void): () => void {
+    this.closers.add(close)
+    return () => this.closers.delete(close)
+  }
+
+  /** Ends every open watch stream: a graceful stop does not wait for streams that never end. */
+  closeAll(): void {
+    for (const close of [...this.closers]) close()
   }
 
   /**

@@ -24,32 +24,63 @@ export async function streamWatch<T extends { resourceVersion: number }>(
 ): Promise<void> {
   if (!hub) throw unavailable()
   let last = Number(reply.sse.lastEventId ?? 0) || 0
-  let sending: Promise<void> = Promise.resolve()
-  let stop = () => {}
-  const finished = new Promise<void>((resolve) => {
-    stop = hub.watch(key, read, (value) => deliver(value))
-    reply.sse.onClose(() => {
-      stop()
-      resolve()
-    })
+  await runStream(reply, hub, key, read, async (value) => {
+    if (!value) {
+      await reply.sse.send({ event: 'deleted', data: { key } })
+      return false
+    }
+    if (value.resourceVersion <= last) return true
+    last = value.resourceVersion
+    await reply.sse.send({ id: String(last), event: 'object', data: present(value) })
+    return true
   })
-  // Sent in order, one after the other, whatever order the reads finish in.
-  const deliver = (value: T | undefined) => {
-    sending = sending.then(async () => {
-      if (!value) {
-        await reply.sse.send({ event: 'deleted', data: { key } })
-        stop()
-        reply.sse.close()
-        return
-      }
-      if (value.resourceVersion <= last) return
-      last = value.resourceVersion
-      await reply.sse.send({ id: String(last), event: 'object', data: present(value) })
-    })
+}
+
+/**
+ * What both watches share: subscribe before the first read (no change falls between), send in order
+ * whatever order reads finish in, and end when the client leaves (even before this ran), when a send
+ * fails, when `send` says so, or when the process shuts down. Never a rejection nobody hears.
+ */
+async function runStream<V>(
+  reply: FastifyReply,
+  hub: WatchHub,
+  key: string,
+  read: () => Promise<V | undefined>,
+  send: (value: V | undefined) => Promise<boolean>,
+): Promise<void> {
+  let ended = false
+  let stopWatching = () => {}
+  let stopShutdown = () => {}
+  let finish = () => {}
+  const finished = new Promise<void>((resolve) => (finish = resolve))
+  const end = () => {
+    if (ended) return
+    ended = true
+    stopWatching()
+    stopShutdown()
+    if (reply.sse.isConnected) reply.sse.close()
+    finish()
   }
-  reply.sse.sendHeaders()
-  reply.raw.flushHeaders()
-  deliver(await read())
+  let sending: Promise<void> = Promise.resolve()
+  const deliver = (value: V | undefined) => {
+    sending = sending
+      .then(async () => {
+        if (!ended && !(await send(value))) end()
+      })
+      .catch(end)
+  }
+  stopWatching = hub.watch(key, read, deliver)
+  stopShutdown = hub.onShutdown(end)
+  reply.sse.onClose(end)
+  if (!reply.sse.isConnected) end()
+  try {
+    reply.sse.sendHeaders()
+    reply.raw.flushHeaders()
+    deliver(await read())
+  } catch (error) {
+    end()
+    throw error
+  }
   await finished
 }
 
@@ -69,27 +100,20 @@ export async function streamEvents<T extends { id: number }>(
 ): Promise<void> {
   if (!hub) throw unavailable()
   let last = Number(reply.sse.lastEventId ?? 0) || 0
-  let sending: Promise<void> = Promise.resolve()
-  const deliver = (events: T[] | undefined) => {
-    sending = sending.then(async () => {
+  await runStream(
+    reply,
+    hub,
+    `Event/${projectId}`,
+    () => readRecent(RECENT_EVENTS),
+    async (events) => {
       for (const event of [...(events ?? [])].sort((a, b) => a.id - b.id)) {
         if (event.id <= last) continue
         last = event.id
         await reply.sse.send({ id: String(event.id), event: 'event', data: event })
       }
-    })
-  }
-  const finished = new Promise<void>((resolve) => {
-    const stop = hub.watch(`Event/${projectId}`, () => readRecent(RECENT_EVENTS), deliver)
-    reply.sse.onClose(() => {
-      stop()
-      resolve()
-    })
-  })
-  reply.sse.sendHeaders()
-  reply.raw.flushHeaders()
-  deliver(await readRecent(RECENT_EVENTS))
-  await finished
+      return true
+    },
+  )
 }
 
 function unavailable(): GilgalError {

@@ -151,3 +151,19 @@ test("another user's environment cannot be watched (404), and a deleted one ends
   )
   watcher.close()
 })
+
+test('closing the app ends open watches at once, so a graceful stop does not wait on them', async () => {
+  const other = await buildTestApp(db.pool, { watch: hub })
+  await other.listen({ host: '127.0.0.1', port: 0 })
+  const url = `http://127.0.0.1:${(other.server.address() as AddressInfo).port}`
+  const user = await registerUser(other)
+  const project = await client(other, user).post('/api/projects', { name: 'closing', spec: {} })
+  const response = await fetch(`${url}/api/projects/${project.json().metadata.id}/events?watch=true`, {
+    headers: user.auth,
+  })
+  assert.equal(response.status, 200)
+  const started = performance.now()
+  await other.close()
+  assert.ok(performance.now() - started < 2000, `closed in ${(performance.now() - started).toFixed(0)} ms`)
+  await response.body?.cancel().catch(() => undefined)
+})

@@ -99,8 +99,19 @@ export class ApiClient {
     throw new CliError(describeProblem(parsed, response.status, `${method} ${path}`))
   }
 
-  /** A session whose access token expired gets a new one, once; an API key never expires. */
-  private async refresh(): Promise<boolean> {
+  private refreshing: Promise<boolean> | undefined
+
+  /**
+   * A session whose access token expired gets a new one, once; an API key never expires. Requests
+   * that find it expired together (a rollout's two watches) share one refresh: refresh tokens are
+   * single use, so a second one would end the session.
+   */
+  private refresh(): Promise<boolean> {
+    this.refreshing ??= this.renew().finally(() => (this.refreshing = undefined))
+    return this.refreshing
+  }
+
+  private async renew(): Promise<boolean> {
     const refreshToken = this.credentials?.refreshToken
     if (!refreshToken || this.credentials?.apiKey) return false
     const response = await this.send('POST', '/api/auth/refresh', { body: { refreshToken } })
