@@ -29,6 +29,11 @@ const DEFAULT_TIMEOUT = '300'
 
 /** apply and diff. */
 export function registerApplyCommands(program: Command, context: () => CliContext): void {
+  registerApply(program, context)
+  registerDiff(program, context)
+}
+
+function registerApply(program: Command, context: () => CliContext): void {
   program
     .command('apply')
     .description('create or update what the manifests describe, all or nothing')
@@ -72,7 +77,9 @@ export function registerApplyCommands(program: Command, context: () => CliContex
         }
       },
     )
+}
 
+function registerDiff(program: Command, context: () => CliContext): void {
   program
     .command('diff')
     .description('what apply would change; exit 0 when nothing, 1 when something, 2 or more on error')

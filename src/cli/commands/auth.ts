@@ -11,6 +11,12 @@ interface Session {
 
 /** login, logout, whoami. */
 export function registerAuthCommands(program: Command, context: () => CliContext): void {
+  registerLogin(program, context)
+  registerLogout(program, context)
+  registerWhoami(program, context)
+}
+
+function registerLogin(program: Command, context: () => CliContext): void {
   program
     .command('login')
     .description('log in to the server at GILGAL_URL and keep the session (mode 0600)')
@@ -31,7 +37,9 @@ export function registerAuthCommands(program: Command, context: () => CliContext
       })
       ctx.output.out(`logged in to ${ctx.url} as ${session.user.username}`)
     })
+}
 
+function registerLogout(program: Command, context: () => CliContext): void {
   program
     .command('logout')
     .description('end the session on the server and forget it here')
@@ -48,7 +56,9 @@ export function registerAuthCommands(program: Command, context: () => CliContext
       await writeCredentials(ctx.configDir, ctx.url, undefined)
       ctx.output.out(`logged out of ${ctx.url}`)
     })
+}
 
+function registerWhoami(program: Command, context: () => CliContext): void {
   program
     .command('whoami')
     .description('who the server says you are')

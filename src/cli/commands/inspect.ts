@@ -20,6 +20,12 @@ const EVENTS_POLL_MS = 1000
 
 /** describe, logs, events. */
 export function registerInspectCommands(program: Command, context: () => CliContext): void {
+  registerDescribe(program, context)
+  registerLogs(program, context)
+  registerEvents(program, context)
+}
+
+function registerDescribe(program: Command, context: () => CliContext): void {
   program
     .command('describe')
     .description('an object in full: spec, status, and its recent events')
@@ -47,7 +53,9 @@ export function registerInspectCommands(program: Command, context: () => CliCont
       )
       ctx.output.out(`\nEvents:\n${events.length ? eventTable(events.slice(-10), ctx.output) : '  none'}`)
     })
+}
 
+function registerLogs(program: Command, context: () => CliContext): void {
   program
     .command('logs')
     .description("an environment's runtime logs, or a deployment's build and rollout log")
@@ -76,7 +84,9 @@ export function registerInspectCommands(program: Command, context: () => CliCont
         if (event.event === 'end') return
       }
     })
+}
 
+function registerEvents(program: Command, context: () => CliContext): void {
   program
     .command('events')
     .description('what happened: writes through the API and what the controller did, oldest first')

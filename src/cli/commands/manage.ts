@@ -17,6 +17,11 @@ interface ApiKey {
 
 /** delete, api-keys. */
 export function registerManageCommands(program: Command, context: () => CliContext): void {
+  registerDelete(program, context)
+  registerApiKeys(program, context)
+}
+
+function registerDelete(program: Command, context: () => CliContext): void {
   program
     .command('delete')
     .description('request deletion: the controller tears the objects down, then they go')
@@ -33,7 +38,9 @@ export function registerManageCommands(program: Command, context: () => CliConte
       const targets = options.filename ? await namedIn(options.filename) : [target(kind, name)]
       for (const t of targets) ctx.output.out(await deleteOne(api, t))
     })
+}
 
+function registerApiKeys(program: Command, context: () => CliContext): void {
   const keys = program.command('api-keys').description('API keys for CI (sent as GILGAL_TOKEN)')
   keys
     .command('create')

@@ -10,6 +10,13 @@ import { findDeployment } from './inspect.js'
 
 /** deploy, rollout status|history, rollback, cancel. */
 export function registerRolloutCommands(program: Command, context: () => CliContext): void {
+  registerDeploy(program, context)
+  registerRollout(program, context)
+  registerRollback(program, context)
+  registerCancel(program, context)
+}
+
+function registerDeploy(program: Command, context: () => CliContext): void {
   program
     .command('deploy')
     .description("make a new revision of an environment (the newest commit of its branch, or --ref's)")
@@ -36,7 +43,9 @@ export function registerRolloutCommands(program: Command, context: () => CliCont
       if (options.wait)
         await waitForRollout(api, { ...target, revision }, seconds(options.timeout), ctx.output)
     })
+}
 
+function registerRollout(program: Command, context: () => CliContext): void {
   const rollout = program.command('rollout').description('follow and inspect rollouts')
   rollout
     .command('status')
@@ -71,7 +80,9 @@ export function registerRolloutCommands(program: Command, context: () => CliCont
       })
       ctx.output.out(table(['revision', 'phase', 'reason', 'trigger', 'source', 'age'], rows))
     })
+}
 
+function registerRollback(program: Command, context: () => CliContext): void {
   program
     .command('rollback')
     .description(
@@ -95,7 +106,9 @@ export function registerRolloutCommands(program: Command, context: () => CliCont
       if (options.wait)
         await waitForRollout(api, { ...target, revision }, seconds(options.timeout), ctx.output)
     })
+}
 
+function registerCancel(program: Command, context: () => CliContext): void {
   program
     .command('cancel')
     .description('cancel a revision before it is Active: PROJECT/ENV takes its newest unfinished one')
