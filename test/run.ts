@@ -133,7 +133,17 @@ function runNodeTests(files: string[], env: Record<string, string>): Promise<num
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error('test setup failed:', error)
+    // One clear line (and its causes), not a stack trace: what could not be done, and why.
+    console.error(`npm test could not set up: ${describeFailure(error)}`)
     process.exit(1)
   },
 )
+
+function describeFailure(error: unknown): string {
+  const messages: string[] = []
+  for (let current = error; current !== undefined && messages.length < 4;) {
+    messages.push(current instanceof Error ? current.message : String(current))
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return messages.filter((message, i) => message && !messages[i - 1]?.includes(message)).join(': ')
+}

