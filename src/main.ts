@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { buildApp, buildOpsApp } from './api/app.js'
-import { seed } from './seed.js'
+import { seed } from './seed/index.js'
 import { createPasswordHasher } from './auth/passwords.js'
 import type { Config } from './config/index.js'
 import { loadSecrets } from './config/secrets.js'
@@ -18,6 +18,7 @@ import { createDockerRuntime } from './runtime/docker-runtime.js'
 import { ownership } from './runtime/labels.js'
 import PQueue from 'p-queue'
 import { readVersionInfo } from './version.js'
+import { ConfigError } from './errors.js'
 
 export interface RunningServer {
   readonly app: FastifyInstance
@@ -132,14 +133,28 @@ export async function runMigrations(config: Config, log: Logger): Promise<number
   }
 }
 
-/** `gilgal seed`: migrate, then add the demo data. */
-export async function runSeed(config: Config, log: Logger): Promise<string[]> {
-  const secrets = await loadSecrets(config)
-  const database = await openDatabase(config, log)
+/**
+ * `gilgal seed`: the demo data, deployed for real. It runs a controller of its own meanwhile (on a
+ * port of its own, without the API): beside a running server it stands by and the server's leads;
+ * alone it leads, and the demo is built all the same. Nothing is written without a Docker engine.
+ */
+export async function runSeed(
+  config: Config,
+  log: Logger,
+  options: { baseImage: string; say(line: string): void },
+): Promise<void> {
+  if (!(await isDockerReachable(createDockerClient(config.dockerHost))))
+    throw new ConfigError('gilgal seed deploys its demo apps, and the Docker engine does not answer')
+  let fatal: Error | undefined
+  const controllerConfig = { ...config, role: 'controller' as const, port: 0, host: '127.0.0.1' }
+  const server = await startServer(controllerConfig, log, (error) => (fatal = error))
   try {
-    await migrate(database.pool, log)
-    return await seed(database.pool, secrets, config.limits, reservedHostnamesOf(config))
+    const secrets = await loadSecrets(config)
+    const reservedHostnames = reservedHostnamesOf(config)
+    const { dataDir, limits } = config
+    await seed(server.database.pool, { ...options, dataDir, limits, secrets, reservedHostnames })
+    if (fatal) throw fatal
   } finally {
-    await database.close()
+    await server.stop()
   }
 }

@@ -55,11 +55,12 @@ program
 
 program
   .command('seed')
-  .description('create demo users, projects, environments, revisions and API keys (idempotent)')
-  .action(async () => {
+  .description('create demo users and API keys, and deploy their demo apps (users that exist are left alone)')
+  .option('--base-image <image>', "the demo apps' base image (busybox: httpd and sh)", 'busybox:1.36')
+  .action(async (options: { baseImage: string }) => {
     const { config, log, main } = await loadDaemon()
-    const lines = await main.runSeed(config, log)
-    process.stdout.write(lines.map((line) => `${line}\n`).join(''))
+    const say = (line: string) => process.stdout.write(`${line}\n`)
+    await main.runSeed(config, log, { baseImage: options.baseImage, say })
   })
 
 /**

@@ -189,3 +189,11 @@ function parseList(list: string): string[] {
     .map((item) => item.trim())
     .filter((item) => item.length > 0)
 }
+
+/**
+ * The operator's own git repositories (`gilgal seed` makes its demo ones here). No user can write
+ * or name anything here, so the controller builds from them even when local sources are refused.
+ */
+export function operatorRepositoriesOf(config: Pick<Config, 'dataDir'>): string {
+  return path.join(config.dataDir, 'repositories')
+}

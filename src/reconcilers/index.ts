@@ -1,6 +1,6 @@
 import path from 'node:path'
 import type PQueue from 'p-queue'
-import type { Config } from '../config/index.js'
+import { operatorRepositoriesOf, type Config } from '../config/index.js'
 import type { Secrets } from '../config/secrets.js'
 import type { ReconcilerSet } from '../controller/reconciler.js'
 import type { Logger } from '../log.js'
@@ -72,6 +72,7 @@ export function createReconcilers(deps: ReconcilerDeps, fence: Fence): Reconcile
       runtime,
       workRoot: path.join(config.dataDir, 'builds'),
       allowLocalSources: config.allowLocalSources,
+      operatorRepositories: operatorRepositoriesOf(config),
       allowLocalImages: config.allowLocalImages,
       allowPrivateSources: config.allowPrivateSources,
       baseImages: config.baseImages,

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { sourceDirectory } from './checkout.js'
 import { OutboundRefusedError, resolvePublic } from '../net/outbound.js'
@@ -42,6 +43,13 @@ export function assertSafeSource(url: string, ref: string, allowLocal: boolean):
   }
   if (!REF.test(ref))
     throw new SourceError(`git ref ${JSON.stringify(ref)} is not allowed`, 'GILGAL_SOURCE_REFUSED')
+}
+
+/** Whether `url` is a local source (file:// or a path) inside `root`. */
+export function isLocalSourceInside(url: string, root: string): boolean {
+  if (!LOCAL.test(url)) return false
+  const target = path.resolve(url.startsWith('file://') ? fileURLToPath(url) : url)
+  return target.startsWith(path.resolve(root) + path.sep)
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Runtime } from '../../src/runtime/runtime.js'
 import { testSecrets } from './app.js'
 import { LOCAL_BASE } from './base-images.js'
 import { testEnv, testLog, type TestDatabase } from './db.js'
-import { docker } from './docker.js'
+import { removeInstanceObjects } from './docker.js'
 
 /** A whole controller (lease, LISTEN, the real reconcilers) on a test database and the real engine. */
 export interface TestController {
@@ -70,12 +70,7 @@ export async function startTestController(
     runtime,
     async stop() {
       await manager.stop(5000)
-      const filters = { label: [`dev.gilgal.instance=${instance}`] }
-      for (const c of await docker.listContainers({ all: true, filters }))
-        await docker.getContainer(c.Id).remove({ force: true })
-      for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
-      for (const i of await docker.listImages({ filters }))
-        await docker.getImage(i.Id).remove({ force: true })
+      await removeInstanceObjects(instance)
       await rm(dataDir, { recursive: true, force: true })
     },
   }

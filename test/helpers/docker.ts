@@ -103,3 +103,12 @@ export async function removeTestObjects(): Promise<void> {
     await docker.getImage(info.Id).remove({ force: true })
   }
 }
+
+/** Removes the containers, networks and images a Gilgal with GILGAL_INSTANCE=`instance` made. */
+export async function removeInstanceObjects(instance: string): Promise<void> {
+  const filters = { label: [`dev.gilgal.instance=${instance}`] }
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker.getContainer(c.Id).remove({ force: true })
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
+  for (const i of await docker.listImages({ filters })) await docker.getImage(i.Id).remove({ force: true })
+}

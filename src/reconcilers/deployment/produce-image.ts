@@ -10,7 +10,7 @@ import { buildArgsFor, imageTag } from '../../source/build-inputs.js'
 import { directoryTree } from '../../source/checkout.js'
 import { detectFramework } from '../../source/detect.js'
 import { generateDockerfile, type BaseImages } from '../../source/dockerfiles.js'
-import { fetchCommit, resolveCommit } from '../../source/git.js'
+import { fetchCommit, isLocalSourceInside, resolveCommit } from '../../source/git.js'
 import type { BuildState } from '../../store/deployments.js'
 import { recordDetectedFramework } from '../../store/projects.js'
 import type { Pool } from '../../store/pool.js'
@@ -32,6 +32,12 @@ export interface ImageSourceDeps {
   /** Build workspaces go here (under the data dir); each is deleted when its build ends. */
   workRoot: string
   allowLocalSources: boolean
+  /**
+   * Local repositories under this directory are the operator's own (`gilgal seed` makes its demo
+   * there): they build even when local sources are refused. No user can name one: the API refuses
+   * every file:// URL unless local sources are allowed, so only the seed writes them.
+   */
+  operatorRepositories?: string
   /** GILGAL_ALLOW_LOCAL_IMAGES: a prebuilt image no registry gives may run from the engine's copy. */
   allowLocalImages: boolean
   /** GILGAL_ALLOW_PRIVATE_SOURCES: git remotes and registries at addresses inside this server's networks. */
@@ -167,7 +173,7 @@ async function buildFromGit(
 ): Promise<ProducedImage & { commit: string }> {
   const credentials = gitAuth(git.credentials, deps.secretKeys, git.url)
   const options = {
-    allowLocal: deps.allowLocalSources,
+    allowLocal: deps.allowLocalSources || isOperatorRepository(git.url, deps.operatorRepositories),
     allowPrivate: deps.allowPrivateSources,
     signal,
     ...(credentials ? { credentials } : {}),
@@ -241,4 +247,8 @@ async function pushToRegistry(
     log.write(line.stream, line.message),
   )
   return { registryImage, ...(digest ? { registryDigest: digest } : {}) }
+}
+
+function isOperatorRepository(url: string, root: string | undefined): boolean {
+  return root !== undefined && isLocalSourceInside(url, root)
 }
