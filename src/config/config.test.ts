@@ -79,6 +79,13 @@ describe('parseConfig', () => {
     assert.equal(parseConfig({ NODE_ENV: 'production', GILGAL_TLS: 'off' }).tls, 'off')
   })
 
+  test('the metrics token is taken as given; unset or empty, there is none', () => {
+    const token = 'scrape-token-0123456789'
+    assert.equal(parseConfig({ GILGAL_METRICS_TOKEN: token }).metricsToken, token)
+    assert.equal(parseConfig({}).metricsToken, undefined)
+    assert.equal(parseConfig({ GILGAL_METRICS_TOKEN: '' }).metricsToken, undefined)
+  })
+
   test('routing settings: the API host, the ACME email and the containers to attach', () => {
     const config = parseConfig({
       GILGAL_API_HOST: 'gilgal.example.com',
