@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
-import { coerceError, GilgalError } from '../errors.js'
+import { coerceError, ConfigError, GilgalError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { RunningServer } from '../main.js'
 import { CliError } from './client/api.js'
@@ -68,6 +68,7 @@ program
  * command starts in a fraction of the time.
  */
 async function loadDaemon() {
+  loadDotEnv()
   const [{ parseConfig }, { createLogger }, main] = await Promise.all([
     import('../config/index.js'),
     import('../log.js'),
@@ -75,6 +76,19 @@ async function loadDaemon() {
   ])
   const config = parseConfig()
   return { config, log: createLogger(config.logLevel), main }
+}
+
+/**
+ * `.env` in the working directory, as `docker compose` reads it next to docker-compose.yml; a variable
+ * the process environment sets wins (Node's own parser: no dependency).
+ */
+function loadDotEnv(): void {
+  try {
+    process.loadEnvFile('.env')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw new ConfigError(`.env could not be read: ${(error as Error).message}`)
+  }
 }
 
 /** First SIGINT/SIGTERM stops gracefully; a second one, or a stop that hangs, exits at once. */

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const cli = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url))
+// By URL, not by name: a script may run in another working directory, where `tsx` resolves to nothing.
+const tsxLoader = import.meta.resolve('tsx')
 
 export interface GilgalProcess {
   readonly child: ChildProcess
@@ -27,7 +29,7 @@ export function runScript(
   script: string,
   args: string[],
   env: Record<string, string> = {},
-  as: { cwd?: string; uid?: number; gid?: number } = {},
+  as: { cwd?: string; uid?: number; gid?: number; loader?: string } = {},
 ): GilgalProcess {
   const base = Object.fromEntries(
     // NODE_TEST_CONTEXT would make a test runner started by the script think it is nested in ours.
@@ -35,10 +37,11 @@ export function runScript(
       ([name]) => !name.startsWith('GILGAL_') && !['DATABASE_URL', 'NODE_TEST_CONTEXT'].includes(name),
     ),
   )
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const { loader = tsxLoader, ...spawnAs } = as
+  const child = spawn(process.execPath, ['--import', loader, script, ...args], {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...as,
+    ...spawnAs,
   })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))

@@ -9,6 +9,7 @@ import { chmod, chown, cp, link, mkdir, mkdtemp, readdir, rm } from 'node:fs/pro
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { SYSTEM_EMBEDDED_DIR } from '../../src/store/postgres/binaries.js'
 import { freePort } from '../helpers/net.js'
 import { exitWithin, runScript, type GilgalProcess } from '../helpers/process.js'
@@ -59,8 +60,13 @@ function startServer(checkout: string, env: Record<string, string>, owner?: { ui
     cli,
     ['server'],
     { GILGAL_INSTANCE: `first-run-${process.pid}`, ...env },
-    { cwd: checkout, ...owner },
+    { cwd: checkout, loader: ownLoader(checkout), ...owner },
   )
+}
+
+/** The checkout's own tsx: the test's may sit where the checkout's user cannot read (a CI clone in /root). */
+function ownLoader(checkout: string): string {
+  return pathToFileURL(path.join(checkout, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
 }
 
 async function readyAndStop(gilgal: GilgalProcess, port: string): Promise<string> {
@@ -125,7 +131,7 @@ describe('the first run', () => {
         {
           GILGAL_TEST_DOCKER: 'skip',
         },
-        { cwd: checkout },
+        { cwd: checkout, loader: ownLoader(checkout) },
       )
       const { code } = await exitWithin(run, 120_000)
       assert.equal(code, 0, run.output())
