@@ -12,7 +12,6 @@ import type { WatchHub } from './watch-hub.js'
 import { createMetrics, type Metrics } from '../metrics/registry.js'
 import { createManifestReader } from '../manifests/reader.js'
 import { writePolicyOf } from '../manifests/validate.js'
-import { schemaDocuments } from '../manifests/schemas.js'
 import type { Pool } from '../store/pool.js'
 import type { RuntimeReads } from '../runtime/runtime.js'
 import type { VersionInfo } from '../version.js'
@@ -20,6 +19,7 @@ import { registerAuth } from './plugins/auth.js'
 import { registerMetrics } from './plugins/metrics.js'
 import { registerOpenApi } from './plugins/openapi.js'
 import { registerProblemHandler } from './plugins/problem.js'
+import { sharedSchemas } from './schemas.js'
 import { apiKeyRoutes } from './routes/api-keys.js'
 import { applyRoutes } from './routes/apply.js'
 import { authRoutes } from './routes/auth.js'
@@ -83,6 +83,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.trustedProxies?.length ? { trustProxy: [...deps.trustedProxies] } : {}),
     // Unknown fields are refused, not silently dropped; every field error is reported at once.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, allowUnionTypes: true } },
+    // Every path answers with or without a trailing slash (`/api/projects/` as `/api/projects`), and
+    // a '/' route under a prefix is registered once. By default Fastify registers it twice, and the
+    // second registration renames the route @fastify/swagger recorded: the OpenAPI document listed
+    // `/api/projects/` and not `/api/projects`.
+    routerOptions: { ignoreTrailingSlash: true },
   })
   // Watch streams never end by themselves: they end first, so a graceful close does not wait on them.
   app.addHook('preClose', async () => deps.watch?.closeAll())
@@ -95,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(helmet, { contentSecurityPolicy: false })
   await app.register(cors, { origin: deps.corsOrigins?.length ? [...deps.corsOrigins] : false })
   await app.register(rateLimit, { global: false })
-  for (const document of schemaDocuments) app.addSchema(structuredClone(document))
+  for (const schema of sharedSchemas()) app.addSchema(schema)
   await registerOpenApi(app, deps.version)
   await registerAuth(app, {
     pool: deps.pool,

@@ -4,10 +4,23 @@ import { ForbiddenError, NotFoundError } from '../../errors.js'
 import type { Principal } from '../plugins/auth.js'
 import * as apiKeys from '../../store/api-keys.js'
 import type { Pool } from '../../store/pool.js'
-import { authErrors, authorized, nullableTimestamp, problem, timestamp, uuid } from '../schemas.js'
+import {
+  authErrors,
+  authorized,
+  nullableTimestamp,
+  problem,
+  sessionOnly,
+  timestamp,
+  uuid,
+} from '../schemas.js'
 
-const scope = { type: 'string', enum: ['read', 'write'] } as const
+const scope = {
+  type: 'string',
+  enum: ['read', 'write'],
+  description: '`read` can only read; `write` can also change things.',
+} as const
 const keyOut = {
+  title: 'ApiKey',
   type: 'object',
   properties: {
     id: uuid,
@@ -43,8 +56,10 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): 
   app.get(
     '/',
     authorized(app, 'read', ['auth'], {
+      operationId: 'listApiKeys',
+      summary: 'List your API keys (never the keys themselves)',
       response: {
-        200: { type: 'object', properties: { items: { type: 'array', items: keyOut } } },
+        200: { title: 'ApiKeyList', type: 'object', properties: { items: { type: 'array', items: keyOut } } },
         ...authErrors,
       },
     }),
@@ -56,14 +71,27 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): 
   app.post<{ Body: { name: string; scope: apiKeys.ApiKeyScope } }>(
     '/',
     authorized(app, 'write', ['auth'], {
+      operationId: 'createApiKey',
+      summary: 'Create an API key: the answer is the only time the key is shown',
+      description: 'Only from a login session: an API key cannot create API keys.',
+      security: sessionOnly,
       body: {
         type: 'object',
         additionalProperties: false,
         required: ['name', 'scope'],
-        properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, scope },
+        properties: {
+          name: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 100,
+            description: 'What the key is for, e.g. ci.',
+          },
+          scope,
+        },
       },
       response: {
         201: {
+          title: 'NewApiKey',
           type: 'object',
           properties: { id: uuid, name: { type: 'string' }, scope, key: { type: 'string' } },
           required: ['id', 'name', 'scope', 'key'],
@@ -89,6 +117,10 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: { pool: Pool }): 
   app.delete<{ Params: { id: string } }>(
     '/:id',
     authorized(app, 'write', ['auth'], {
+      operationId: 'revokeApiKey',
+      summary: 'Revoke an API key',
+      description: 'Only from a login session: an API key cannot revoke API keys.',
+      security: sessionOnly,
       params: { type: 'object', additionalProperties: false, properties: { id: uuid }, required: ['id'] },
       response: { 204: { type: 'null' }, 400: problem, ...authErrors },
     }),

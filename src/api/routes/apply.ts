@@ -2,12 +2,22 @@ import type { FastifyInstance } from 'fastify'
 import { applyManifests } from '../../desired-state/apply.js'
 import type { ManifestReader } from '../../manifests/reader.js'
 import { runWrite, type ResourceDeps } from '../write.js'
-import { authErrors, authorized, problem } from '../schemas.js'
+import { authErrors, authorized, checkedByHandler, manifestSchema, problem } from '../schemas.js'
 
 const YAML_TYPES = ['application/yaml', 'text/yaml', 'application/x-yaml']
 const JSON_TYPE = 'application/json'
 
+const manifest = { $ref: manifestSchema('manifest') }
+/** The body as the OpenAPI document shows it: the reader (manifests/read.ts) parses and validates it. */
+const manifestsBody = {
+  content: {
+    'application/yaml': { schema: manifest },
+    'application/json': { schema: { oneOf: [manifest, { type: 'array', items: manifest }] } },
+  },
+}
+
 const appliedItem = {
+  title: 'AppliedObject',
   type: 'object',
   properties: {
     kind: { type: 'string' },
@@ -52,18 +62,31 @@ export async function applyRoutes(
   app.post<{ Querystring: { dryRun: boolean; prune: boolean }; Body: string }>(
     '/apply',
     authorized(app, 'write', ['apply'], {
-      description: 'Body: YAML documents (application/yaml) or JSON (a manifest or an array of them).',
+      operationId: 'apply',
+      summary: 'Apply manifests: all of them, in one transaction, or none',
+      description:
+        'Body: YAML documents separated by `---` (application/yaml, also text/yaml) or JSON (a manifest or an array of them). Every document is validated first; then all are written in one transaction.',
       querystring: {
         type: 'object',
         additionalProperties: false,
         properties: {
-          dryRun: { type: 'boolean', default: false },
-          prune: { type: 'boolean', default: false },
+          dryRun: {
+            type: 'boolean',
+            default: false,
+            description: 'Validate and answer with the field-level diff; write nothing.',
+          },
+          prune: {
+            type: 'boolean',
+            default: false,
+            description:
+              'Delete the environments of the projects in the request that the request no longer lists.',
+          },
         },
       },
-      body: { type: 'string' },
+      body: checkedByHandler({ type: 'string' }, manifestsBody),
       response: {
         200: {
+          title: 'ApplyResult',
           type: 'object',
           properties: { dryRun: { type: 'boolean' }, items: { type: 'array', items: appliedItem } },
           required: ['dryRun', 'items'],

@@ -8,7 +8,7 @@ import * as tokens from '../../store/refresh-tokens.js'
 import { withTransaction } from '../../store/tx.js'
 import * as users from '../../store/users.js'
 import { ACCESS_TOKEN_SECONDS, perUserLimit } from '../plugins/auth.js'
-import { authorized, problem, timestamp, uuid } from '../schemas.js'
+import { authorized, isPublic, problem, timestamp, uuid } from '../schemas.js'
 
 export interface AuthRouteDeps {
   pool: Pool
@@ -21,31 +21,49 @@ export interface AuthRouteDeps {
 const REFRESH_TOKEN_DAYS = 30
 
 const userOut = {
+  title: 'User',
   type: 'object',
   properties: { id: uuid, email: { type: 'string' }, username: { type: 'string' }, createdAt: timestamp },
   required: ['id', 'email', 'username', 'createdAt'],
 } as const
 
 const sessionOut = {
+  title: 'Session',
   type: 'object',
   properties: {
     user: userOut,
-    accessToken: { type: 'string' },
-    refreshToken: { type: 'string' },
-    expiresIn: { type: 'integer' },
+    accessToken: { type: 'string', description: 'A JWT: send it as Authorization: Bearer <accessToken>.' },
+    refreshToken: { type: 'string', description: 'Single use: POST /api/auth/refresh answers a new pair.' },
+    expiresIn: { type: 'integer', description: 'Seconds the access token is valid for.' },
   },
   required: ['user', 'accessToken', 'refreshToken', 'expiresIn'],
 } as const
 
 const email = { type: 'string', format: 'email', maxLength: 254 } as const
-const username = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$' } as const
+const username = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$',
+  description: '2–32 letters, digits, `_`, `.` or `-`.',
+} as const
 // Length in bytes is checked in code (8–72); this only bounds the work of parsing.
-const password = { type: 'string', minLength: 1, maxLength: 1024 } as const
+const password = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 1024,
+  description: '8–72 bytes (UTF-8).',
+} as const
 const refreshBody = {
   type: 'object',
   additionalProperties: false,
   required: ['refreshToken'],
-  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 200 } },
+  properties: {
+    refreshToken: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: 'From the last session answer.',
+    },
+  },
 } as const
 
 function publicUser(user: users.User) {
@@ -78,6 +96,10 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       config: limited,
       schema: {
         tags: ['auth'],
+        operationId: 'register',
+        summary: 'Create an account and log in',
+        description: 'With GILGAL_REGISTRATION=closed, only the first user may register.',
+        ...isPublic,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -107,6 +129,9 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       config: limited,
       schema: {
         tags: ['auth'],
+        operationId: 'login',
+        summary: 'Log in: an access token and a refresh token',
+        ...isPublic,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -135,6 +160,10 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       config: limited,
       schema: {
         tags: ['auth'],
+        operationId: 'refresh',
+        summary: 'Trade a refresh token for a new access token and refresh token',
+        description: 'A refresh token works once; presented again, it ends every session descended from it.',
+        ...isPublic,
         body: refreshBody,
         response: { 200: sessionOut, 400: problem, 401: problem },
       },
@@ -163,7 +192,16 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
 
   app.post<{ Body: { refreshToken: string } }>(
     '/logout',
-    { schema: { tags: ['auth'], body: refreshBody, response: { 204: { type: 'null' }, 400: problem } } },
+    {
+      schema: {
+        tags: ['auth'],
+        operationId: 'logout',
+        summary: 'Log out: end the session of a refresh token',
+        ...isPublic,
+        body: refreshBody,
+        response: { 204: { type: 'null' }, 400: problem },
+      },
+    },
     async (request, reply) => {
       await withTransaction(pool, async (client) => {
         const known = await tokens.findRefreshToken(client, hashToken(request.body.refreshToken))
@@ -177,7 +215,11 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
 
   app.get(
     '/me',
-    authorized(app, 'read', ['auth'], { response: { 200: userOut, 401: problem } }),
+    authorized(app, 'read', ['auth'], {
+      operationId: 'getMe',
+      summary: 'Your account',
+      response: { 200: userOut, 401: problem },
+    }),
     async (request) => publicUser(await findCaller(pool, request.principal.userId)),
   )
 
@@ -185,12 +227,19 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   app.patch<{ Body: { username?: string; password?: string; currentPassword: string } }>(
     '/me',
     authorized(app, 'write', ['auth'], {
+      operationId: 'updateMe',
+      summary: 'Change your username or password',
+      description: 'A new password ends every session: log in again.',
       body: {
         type: 'object',
         additionalProperties: false,
         required: ['currentPassword'],
         minProperties: 2,
-        properties: { username, password, currentPassword: password },
+        properties: {
+          username,
+          password: { ...password, description: 'The new password, 8–72 bytes.' },
+          currentPassword: { ...password, description: 'Required for any change.' },
+        },
       },
       response: { 200: userOut, 400: problem, 401: problem, 403: problem, 409: problem, 422: problem },
     }),

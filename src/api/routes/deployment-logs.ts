@@ -13,6 +13,7 @@ import { authErrors, authorized, idParams, problem, timestamp } from '../schemas
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 
 const logLine = {
+  title: 'DeploymentLogLine',
   type: 'object',
   properties: {
     seq: { type: 'integer' },
@@ -46,18 +47,29 @@ export async function deploymentLogRoutes(app: FastifyInstance, deps: ResourceDe
     {
       sse: 'manual',
       ...authorized(app, 'read', ['deployments'], {
+        operationId: 'getDeploymentLogs',
+        summary: "Read a deployment's build and rollout log, or follow it",
         params: idParams('id'),
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            after: { type: 'integer', minimum: 0, default: 0 },
+            after: { type: 'integer', minimum: 0, default: 0, description: 'Lines after this seq.' },
             limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 },
-            follow: { type: 'boolean', default: false },
+            follow: {
+              type: 'boolean',
+              default: false,
+              description:
+                'true: Server-Sent Events, event `log` per line (id = seq: reconnect with Last-Event-ID to resume), then event `end` once the revision has settled.',
+            },
           },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: logLine } } },
+          200: {
+            title: 'DeploymentLog',
+            type: 'object',
+            properties: { items: { type: 'array', items: logLine } },
+          },
           400: problem,
           ...authErrors,
         },

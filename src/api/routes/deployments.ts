@@ -22,15 +22,16 @@ import {
   pageQuery,
   problem,
   readResponses,
-  resource,
-  resourceList,
+  deploymentResource,
+  listOf,
+  manifestSchema,
   writeErrors,
 } from '../schemas.js'
 
 const tags = ['deployments']
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 const phase = { enum: DEPLOYMENT_PHASES } as const
-const source = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/source' }
+const source = { $ref: manifestSchema('common', '#/definitions/source') }
 
 /** Revisions: list, deploy, read, logs, rollback (a new revision) and cancel (a request). */
 export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps): Promise<void> {
@@ -43,13 +44,15 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
   }>(
     '/projects/:projectId/deployments',
     authorized(app, 'read', tags, {
+      operationId: 'listDeployments',
+      summary: "List a project's deployments (revisions), newest first",
       params: idParams('projectId'),
       querystring: {
         type: 'object',
         additionalProperties: false,
         properties: { environment: idOrName, phase, ...pageQuery },
       },
-      response: { 200: resourceList, 400: problem, ...authErrors },
+      response: { 200: listOf(deploymentResource), 400: problem, ...authErrors },
     }),
     async (request) => {
       const { environment, phase: wanted, limit, cursor } = request.query
@@ -70,6 +73,9 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
   app.post<{ Params: { projectId: string }; Body: { environment: string; source?: Source } }>(
     '/projects/:projectId/deployments',
     authorized(app, 'write', tags, {
+      operationId: 'deploy',
+      summary: 'Deploy an environment: a new revision',
+      description: "Without a source, the environment's own (its branch's latest commit, or its image).",
       params: idParams('projectId'),
       body: {
         type: 'object',
@@ -77,7 +83,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
         required: ['environment'],
         properties: { environment: idOrName, source },
       },
-      response: { 201: resource, ...writeErrors },
+      response: { 201: deploymentResource, ...writeErrors },
     }),
     async (request, reply) => {
       const { source } = request.body
@@ -104,9 +110,11 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     {
       sse: 'manual',
       ...authorized(app, 'read', tags, {
+        operationId: 'getProjectDeployment',
+        summary: 'Read a deployment by project and name, or watch it',
         params: idParams('projectId', 'name'),
         querystring: watchQuery,
-        response: readResponses,
+        response: readResponses(deploymentResource),
       }),
     },
     async (request, reply) => {
@@ -124,9 +132,11 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     {
       sse: 'manual',
       ...authorized(app, 'read', tags, {
+        operationId: 'getDeployment',
+        summary: 'Read a deployment, or watch it',
         params: idParams('id'),
         querystring: watchQuery,
-        response: readResponses,
+        response: readResponses(deploymentResource),
       }),
     },
     async (request, reply) =>
@@ -139,7 +149,12 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
 
   app.post<{ Params: { id: string } }>(
     '/deployments/:id/rollback',
-    authorized(app, 'write', tags, { params: idParams('id'), response: { 201: resource, ...writeErrors } }),
+    authorized(app, 'write', tags, {
+      operationId: 'rollback',
+      summary: "Roll back: a new revision with this one's image and config",
+      params: idParams('id'),
+      response: { 201: deploymentResource, ...writeErrors },
+    }),
     async (request, reply) => {
       const created = await runWrite(deps, request, 'rollback', async (ctx) =>
         rollback(ctx, await requireDeployment(ctx.client, ctx.ownerId, request.params.id)),
@@ -150,7 +165,13 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
 
   app.delete<{ Params: { id: string } }>(
     '/deployments/:id',
-    authorized(app, 'write', tags, { params: idParams('id'), response: { 202: resource, ...writeErrors } }),
+    authorized(app, 'write', tags, {
+      operationId: 'cancelDeployment',
+      summary: 'Cancel a deployment that has not finished',
+      description: 'Answers 202: the controller stops its build or rollout.',
+      params: idParams('id'),
+      response: { 202: deploymentResource, ...writeErrors },
+    }),
     async (request, reply) => {
       const cancelled = await runWrite(deps, request, 'api', async (ctx) =>
         cancel(ctx, await requireDeployment(ctx.client, ctx.ownerId, request.params.id, true)),

@@ -11,6 +11,7 @@ import { authErrors, authorized, idParams, problem } from '../schemas.js'
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 
 const logLine = {
+  title: 'ContainerLogLine',
   type: 'object',
   properties: {
     container: { type: 'string' },
@@ -43,17 +44,34 @@ export async function environmentLogRoutes(
     {
       sse: 'manual',
       ...authorized(app, 'read', ['environments'], {
+        operationId: 'getEnvironmentLogs',
+        summary: "Read what the environment's running containers write, or follow it",
+        description: 'The containers of the Active revision, each line tagged with its container.',
         params: idParams('id'),
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            tail: { type: 'integer', minimum: 0, maximum: 5000, default: 100 },
-            follow: { type: 'boolean', default: false },
+            tail: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 5000,
+              default: 100,
+              description: 'The last lines of each container.',
+            },
+            follow: {
+              type: 'boolean',
+              default: false,
+              description: 'true: Server-Sent Events (event `log`) that go on as the containers write.',
+            },
           },
         },
         response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: logLine } } },
+          200: {
+            title: 'ContainerLog',
+            type: 'object',
+            properties: { items: { type: 'array', items: logLine } },
+          },
           400: problem,
           503: problem,
           ...authErrors,

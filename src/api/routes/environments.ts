@@ -8,22 +8,22 @@ import { presentEnvironment } from '../present.js'
 import { watchableRead, watchQuery } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import {
-  anySpec,
   authErrors,
   authorized,
-  deletionResponses,
+  environmentResource,
   idParams,
   labels,
+  listOf,
+  manifestSchema,
   pageQuery,
   problem,
   readResponses,
   replaceBody,
-  resource,
-  resourceList,
+  specOf,
   writeErrors,
 } from '../schemas.js'
 
-const name = { $ref: 'https://gilgal.dev/schemas/common.v1.json#/definitions/name' }
+const name = { $ref: manifestSchema('common', '#/definitions/name') }
 const tags = ['environments']
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 
@@ -35,9 +35,11 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
   app.get<{ Params: { projectId: string }; Querystring: { limit: number; cursor?: string } }>(
     '/projects/:projectId/environments',
     authorized(app, 'read', tags, {
+      operationId: 'listEnvironments',
+      summary: "List a project's environments",
       params: idParams('projectId'),
       querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
-      response: { 200: resourceList, 400: problem, ...authErrors },
+      response: { 200: listOf(environmentResource), 400: problem, ...authErrors },
     }),
     async (request) => {
       const { projectId } = request.params
@@ -59,14 +61,16 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
   }>(
     '/projects/:projectId/environments',
     authorized(app, 'write', tags, {
+      operationId: 'createEnvironment',
+      summary: 'Create an environment in a project',
       params: idParams('projectId'),
       body: {
         type: 'object',
         additionalProperties: false,
         required: ['name'],
-        properties: { name, labels, spec: anySpec },
+        properties: { name, labels, spec: specOf('Environment') },
       },
-      response: { 201: resource, ...writeErrors },
+      response: { 201: environmentResource, ...writeErrors },
     }),
     async (request, reply) => {
       const { name, labels } = request.body
@@ -93,9 +97,11 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
     {
       sse: 'manual',
       ...authorized(app, 'read', tags, {
+        operationId: 'getProjectEnvironment',
+        summary: 'Read an environment by project and name, or watch it',
         params: idParams('projectId', 'name'),
         querystring: watchQuery,
-        response: readResponses,
+        response: readResponses(environmentResource),
       }),
     },
     async (request, reply) => {
@@ -110,9 +116,11 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
     {
       sse: 'manual',
       ...authorized(app, 'read', tags, {
+        operationId: 'getEnvironment',
+        summary: 'Read an environment, or watch it',
         params: idParams('id'),
         querystring: watchQuery,
-        response: readResponses,
+        response: readResponses(environmentResource),
       }),
     },
     async (request, reply) => {
@@ -124,9 +132,12 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
   app.put<{ Params: { id: string }; Body: { labels?: Record<string, string>; spec?: unknown } }>(
     '/environments/:id',
     authorized(app, 'write', tags, {
+      operationId: 'replaceEnvironment',
+      summary: "Replace an environment's spec (and labels)",
+      description: 'A changed spec makes a new revision, which the controller builds and rolls out.',
       params: idParams('id'),
-      body: replaceBody,
-      response: { 200: resource, ...writeErrors },
+      body: replaceBody('Environment'),
+      response: { 200: environmentResource, ...writeErrors },
     }),
     async (request) => {
       const spec = validateEnvironmentSpec(request.body.spec, deps.writePolicy)
@@ -142,8 +153,12 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
   app.delete<{ Params: { id: string } }>(
     '/environments/:id',
     authorized(app, 'write', tags, {
+      operationId: 'deleteEnvironment',
+      summary: 'Request the deletion of an environment',
+      description:
+        'Answers 202 with the environment in phase Deleting; the controller removes its containers.',
       params: idParams('id'),
-      response: deletionResponses,
+      response: { 202: environmentResource, 400: problem, ...authErrors },
     }),
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) =>

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { isDatabaseReachable, type Pool } from '../../store/pool.js'
 import type { VersionInfo } from '../../version.js'
+import { isPublic } from '../schemas.js'
 
 export interface HealthDeps {
   pool: Pool
@@ -10,6 +11,7 @@ export interface HealthDeps {
 }
 
 const statusBody = {
+  title: 'HealthStatus',
   type: 'object',
   properties: {
     status: { type: 'string' },
@@ -18,13 +20,35 @@ const statusBody = {
   required: ['status'],
 } as const
 
+// Public: probes and monitors call these without credentials.
+const documented = (operationId: string, summary: string) => ({
+  tags: ['health'],
+  operationId,
+  summary,
+  ...isPublic,
+})
+
 /** Liveness (`/health`: the process answers), readiness (`/readyz`: its dependencies answer), `/version`. */
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
-  app.get('/health', { schema: { response: { 200: statusBody } } }, async () => ({ status: 'ok' }))
+  app.get(
+    '/health',
+    {
+      schema: {
+        ...documented('getHealth', 'Liveness: the process answers'),
+        response: { 200: statusBody },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  )
 
   app.get(
     '/readyz',
-    { schema: { response: { 200: statusBody, 503: statusBody } } },
+    {
+      schema: {
+        ...documented('getReadiness', 'Readiness: the database (and, with a controller, Docker) answers'),
+        response: { 200: statusBody, 503: statusBody },
+      },
+    },
     async (_request, reply) => {
       const [database, docker] = await Promise.all([
         isDatabaseReachable(deps.pool),
@@ -43,8 +67,10 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
     '/version',
     {
       schema: {
+        ...documented('getVersion', 'The server version'),
         response: {
           200: {
+            title: 'Version',
             type: 'object',
             properties: {
               version: { type: 'string' },

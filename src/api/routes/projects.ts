@@ -9,18 +9,17 @@ import { presentProject } from '../present.js'
 import { streamEvents } from '../watch-stream.js'
 import { runWrite, type ResourceDeps } from '../write.js'
 import {
-  anySpec,
   authErrors,
   authorized,
-  deletionResponses,
   idParams,
   labels,
+  listOf,
   pageQuery,
   problem,
+  projectResource,
   readResponses,
   replaceBody,
-  resource,
-  resourceList,
+  specOf,
   timestamp,
   writeErrors,
 } from '../schemas.js'
@@ -29,6 +28,7 @@ const tags = ['projects']
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 
 const eventOut = {
+  title: 'Event',
   type: 'object',
   properties: {
     id: { type: 'integer' },
@@ -57,8 +57,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/',
     authorized(app, 'read', tags, {
+      operationId: 'listProjects',
+      summary: 'List your projects',
       querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
-      response: { 200: resourceList, 400: problem, ...authErrors },
+      response: { 200: listOf(projectResource), 400: problem, ...authErrors },
     }),
     async (request) => {
       const page = await listProjects(
@@ -74,13 +76,25 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
   app.post<{ Body: { name: string; labels?: Record<string, string>; spec?: unknown } }>(
     '/',
     authorized(app, 'write', tags, {
+      operationId: 'createProject',
+      summary: 'Create a project',
+      description: 'A name that is not a DNS label ("My Shop") becomes one (my-shop) and the display name.',
       body: {
         type: 'object',
         additionalProperties: false,
         required: ['name'],
-        properties: { name: { type: 'string', minLength: 1, maxLength: 100 }, labels, spec: anySpec },
+        properties: {
+          name: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 100,
+            description: 'Becomes a DNS label: lowercase, dashes for spaces.',
+          },
+          labels,
+          spec: specOf('Project'),
+        },
       },
-      response: { 201: resource, ...writeErrors },
+      response: { 201: projectResource, ...writeErrors },
     }),
     async (request, reply) => {
       const { name: typed, labels } = request.body
@@ -96,8 +110,10 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
   app.get<{ Params: { id: string } }>(
     '/:id',
     authorized(app, 'read', tags, {
+      operationId: 'getProject',
+      summary: 'Read a project',
       params: idParams('id'),
-      response: readResponses,
+      response: readResponses(projectResource),
     }),
     async (request) =>
       presentProject(await requireProject(pool, request.principal.userId, request.params.id)),
@@ -106,9 +122,11 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
   app.put<{ Params: { id: string }; Body: { labels?: Record<string, string>; spec?: unknown } }>(
     '/:id',
     authorized(app, 'write', tags, {
+      operationId: 'replaceProject',
+      summary: "Replace a project's spec (and labels)",
       params: idParams('id'),
-      body: replaceBody,
-      response: { 200: resource, ...writeErrors },
+      body: replaceBody('Project'),
+      response: { 200: projectResource, ...writeErrors },
     }),
     async (request) => {
       const spec = validateProjectSpec(request.body.spec, deps.writePolicy)
@@ -125,8 +143,12 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
   app.delete<{ Params: { id: string } }>(
     '/:id',
     authorized(app, 'write', tags, {
+      operationId: 'deleteProject',
+      summary: 'Request the deletion of a project',
+      description:
+        'Answers 202 with the project in phase Deleting; the controller removes its environments and containers, then the row.',
       params: idParams('id'),
-      response: deletionResponses,
+      response: { 202: projectResource, 400: problem, ...authErrors },
     }),
     async (request, reply) => {
       const result = await runWrite(deps, request, 'api', async (ctx) =>
@@ -141,14 +163,25 @@ export async function projectRoutes(app: FastifyInstance, deps: ResourceDeps): P
     {
       sse: 'manual',
       ...authorized(app, 'read', tags, {
+        operationId: 'listProjectEvents',
+        summary: "List a project's events, newest first, or watch them",
         params: idParams('projectId'),
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { ...pageQuery, watch: { type: 'boolean', default: false } },
+          properties: {
+            ...pageQuery,
+            watch: {
+              type: 'boolean',
+              default: false,
+              description:
+                'true: Server-Sent Events, the recent events and then each new one (event `event`).',
+            },
+          },
         },
         response: {
           200: {
+            title: 'EventList',
             type: 'object',
             properties: {
               items: { type: 'array', items: eventOut },
