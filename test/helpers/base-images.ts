@@ -25,8 +25,8 @@ const BASE_LABELS = { 'gilgal.test.base': 'true' }
 
 /** Builds whichever local base images the engine does not have yet. */
 export async function ensureLocalBaseImages(): Promise<void> {
-  await ensure(LOCAL_BASE.busybox, busyboxContext)
-  await ensure(LOCAL_BASE.static, async (dir) =>
+  await ensureImage(LOCAL_BASE.busybox, busyboxContext)
+  await ensureImage(LOCAL_BASE.static, async (dir) =>
     writeFile(
       path.join(dir, 'Dockerfile'),
       lines(
@@ -37,10 +37,10 @@ export async function ensureLocalBaseImages(): Promise<void> {
       ),
     ),
   )
-  await ensure(LOCAL_BASE.node, nodeContext)
+  await ensureImage(LOCAL_BASE.node, nodeContext)
 }
 
-async function ensure(tag: string, writeContext: (dir: string) => Promise<void>): Promise<void> {
+export async function ensureImage(tag: string, writeContext: (dir: string) => Promise<void>): Promise<void> {
   const present = await docker
     .getImage(tag)
     .inspect()
