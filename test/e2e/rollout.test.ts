@@ -117,7 +117,11 @@ test('a revision that never turns healthy fails by its deadline; the active one 
     )
     assert.equal(failures, 0, `${failures} of ${requests} requests failed`)
     assert.deepEqual([...answers], ['v2\n'], 'the active revision served throughout')
-    const status = await world.environmentStatus()
+    // The environment's verdict is its reconciler's next write after the revision's: wait for it.
+    const status = await waitFor('the environment to leave Progressing', async () => {
+      const current = await world.environmentStatus()
+      return current.phase === 'Progressing' ? undefined : current
+    })
     assert.deepEqual([status.phase, status.reason], ['Degraded', 'RolledBack'])
     const left = await docker.listContainers({
       all: true,

@@ -1,36 +1,25 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import type { FastifyInstance } from 'fastify'
+import { after, describe, test } from 'node:test'
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
-import { ControllerManager } from '../../src/controller/manager.js'
-import { registerPhaseGauges } from '../../src/metrics/phases.js'
-import { createMetrics } from '../../src/metrics/registry.js'
-import { createStatusReconciler } from '../doubles/status-reconciler.js'
-import { buildTestApp, client, registerUser } from '../helpers/app.js'
-import { createTestDatabase, testLog, type TestDatabase } from '../helpers/db.js'
 import {
-  familiesOf,
-  isExported,
-  metricNamesIn,
-  metricsProblems,
-  promtool as promtoolIn,
-  runTool,
-} from '../helpers/prometheus.js'
-import { waitFor } from '../helpers/wait.js'
+  alertRules,
+  anchorsOf,
+  dashboardExprs,
+  dashboardPanels,
+  readText,
+  readYaml,
+  ROOT,
+} from '../helpers/observability-files.js'
+import { metricNamesIn, promtool as promtoolIn, runTool } from '../helpers/prometheus.js'
 
-// deploy/ (Prometheus, Grafana), docker-compose.yml's observability profile and docs/OPERATIONS.md
-// checked against the metrics a running Gilgal really exports, with the tools that will read them.
+// deploy/ (Prometheus, Grafana), docker-compose.yml's observability profile and docs/OPERATIONS.md,
+// checked with the tools that will read them (metrics-endpoint.test.ts checks a live /metrics).
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const TOKEN = 'observability-test-token-0123456789'
 const COMPOSE_HINT = 'docker-compose is not installed: `apt-get install -y docker-compose` (Debian)'
 
-const readText = (file: string) => readFile(path.join(ROOT, file), 'utf8')
-const readYaml = async (file: string) => parseYaml(await readText(file))
 const promtool = (args: string[]) => promtoolIn(ROOT, args)
 const tempDirs: string[] = []
 
@@ -38,47 +27,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-observability-'))
   tempDirs.push(dir)
   return dir
-}
-
-interface Panel {
-  id: number
-  type: string
-  datasource?: { uid?: string }
-  targets?: Array<{ refId: string; expr: string }>
-}
-
-async function dashboardPanels(): Promise<Panel[]> {
-  const dashboard = JSON.parse(await readText('deploy/grafana/dashboards/gilgal.json'))
-  return dashboard.panels.filter((panel: Panel) => panel.type !== 'row')
-}
-
-async function dashboardExprs(): Promise<string[]> {
-  return (await dashboardPanels()).flatMap((panel) => (panel.targets ?? []).map((t) => t.expr))
-}
-
-interface AlertRule {
-  alert: string
-  expr: string
-  labels?: Record<string, string>
-  annotations?: Record<string, string>
-}
-
-async function alertRules(): Promise<AlertRule[]> {
-  const { groups } = await readYaml('deploy/prometheus/alerts.yml')
-  return groups.flatMap((group: { rules: AlertRule[] }) => group.rules)
-}
-
-/** GitHub's anchors of a Markdown file's headings. */
-function anchorsOf(markdown: string): Set<string> {
-  const headings = [...markdown.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!)
-  return new Set(
-    headings.map((h) =>
-      h
-        .toLowerCase()
-        .replace(/[^a-z0-9 _-]/g, '')
-        .replace(/ /g, '-'),
-    ),
-  )
 }
 
 after(async () => {
@@ -135,7 +83,7 @@ describe('scrape config (deploy/prometheus/prometheus.yml)', () => {
     const dir = await tempDir()
     const config = await readYaml('deploy/prometheus/prometheus.yml')
     // The token file exists only in the container: point the copy at one of ours.
-    await writeFile(path.join(dir, 'token'), TOKEN)
+    await writeFile(path.join(dir, 'token'), 'observability-test-token-0123456789')
     for (const job of config.scrape_configs) job.authorization.credentials_file = path.join(dir, 'token')
     await writeFile(path.join(dir, 'prometheus.yml'), stringifyYaml(config))
     await writeFile(path.join(dir, 'alerts.yml'), await readText('deploy/prometheus/alerts.yml'))
@@ -193,123 +141,6 @@ describe('dashboard (deploy/grafana/)', () => {
       'gilgal_http_request_duration_seconds_bucket',
     ])
       assert.ok(used.has(name), `no panel queries ${name}`)
-  })
-})
-
-describe('/metrics of a running Gilgal (API and controller in one process)', () => {
-  let db: TestDatabase
-  let app: FastifyInstance
-  let manager: ControllerManager
-  let exposition: string
-
-  before(async () => {
-    db = await createTestDatabase()
-    const metrics = createMetrics()
-    registerPhaseGauges(metrics, db.pool)
-    app = await buildTestApp(db.pool, { metrics })
-    const reconcilers = {
-      Project: createStatusReconciler(db.pool, 'Project'),
-      Environment: createStatusReconciler(db.pool, 'Environment'),
-      Deployment: createStatusReconciler(db.pool, 'Deployment'),
-    }
-    manager = new ControllerManager({
-      pool: db.pool,
-      databaseUrl: db.url,
-      log: testLog,
-      metrics,
-      resyncSeconds: 3600,
-      buildReconcilers: () => reconcilers,
-      onFatal: (error) => assert.fail(`listener gave up: ${error.message}`),
-      lease: { ttlMs: 3000, renewMs: 500 },
-    })
-    await manager.start()
-    // A write through the API that the controller reconciles fills the API, queue and reconcile series.
-    const created = await client(app, await registerUser(app)).post('/api/projects', { name: 'observed' })
-    assert.equal(created.statusCode, 201, created.body)
-    await waitFor('the project to be reconciled', async () => {
-      const { rows } = await db.pool.query(
-        `select 1 from projects where id = $1 and (status->>'observedGeneration')::bigint = generation`,
-        [created.json().metadata.id],
-      )
-      return rows[0]
-    })
-    const scraped = await app.inject({ method: 'GET', url: '/metrics' })
-    assert.equal(scraped.statusCode, 200)
-    exposition = scraped.body
-  })
-
-  after(async () => {
-    await manager?.stop(2000)
-    await app?.close()
-    await db?.drop()
-  })
-
-  test('promtool check metrics finds nothing wrong in Gilgal’s own series', async () => {
-    assert.match(exposition, /^gilgal_leader 1$/m)
-    assert.match(exposition, /^gilgal_reconcile_total\{kind="Project",result="success"\} [1-9]/m)
-    assert.deepEqual(await metricsProblems(ROOT, exposition), [])
-  })
-
-  test('it exports every metric that the dashboard and the alerts query', async () => {
-    const families = familiesOf(exposition)
-    const exprs = [...(await dashboardExprs()), ...(await alertRules()).map((rule) => rule.expr)]
-    const names = new Set(exprs.flatMap(metricNamesIn))
-    assert.ok(names.size > 10, `found only ${[...names].join(', ')}`)
-    const missing = [...names].filter((name) => !isExported(name, families))
-    assert.deepEqual(missing, [], 'queried but not exported')
-  })
-
-  test('docs/OPERATIONS.md describes every Gilgal metric it exports', async () => {
-    const operations = await readText('docs/OPERATIONS.md')
-    const ours = [...familiesOf(exposition).keys()].filter((name) => name.startsWith('gilgal_'))
-    assert.ok(ours.length >= 15, ours.join(', '))
-    assert.deepEqual(
-      ours.filter((name) => !operations.includes(`\`${name}\``)),
-      [],
-    )
-  })
-})
-
-describe('the metrics token (GILGAL_METRICS_TOKEN)', () => {
-  let db: TestDatabase
-
-  before(async () => {
-    db = await createTestDatabase()
-  })
-
-  after(async () => {
-    await db.drop()
-  })
-
-  const scrape = (app: FastifyInstance, authorization?: string) =>
-    app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} })
-
-  test('set: a scrape without it, or with another, is refused with problem+json 401', async () => {
-    const app = await buildTestApp(db.pool, { metricsToken: TOKEN })
-    try {
-      for (const authorization of [undefined, `Bearer ${TOKEN.replace('0', '1')}`, 'Bearer short', TOKEN]) {
-        const refused = await scrape(app, authorization)
-        assert.equal(refused.statusCode, 401, String(authorization))
-        assert.match(String(refused.headers['content-type']), /^application\/problem\+json/)
-        assert.equal(refused.json().code, 'GILGAL_UNAUTHORIZED')
-      }
-      const allowed = await scrape(app, `Bearer ${TOKEN}`)
-      assert.equal(allowed.statusCode, 200)
-      assert.match(allowed.body, /^# TYPE gilgal_leader gauge$/m)
-    } finally {
-      await app.close()
-    }
-  })
-
-  test('unset (outside production): /metrics is open', async () => {
-    const app = await buildTestApp(db.pool)
-    try {
-      const open = await scrape(app)
-      assert.equal(open.statusCode, 200)
-      assert.match(open.body, /^# TYPE gilgal_leader gauge$/m)
-    } finally {
-      await app.close()
-    }
   })
 })
 
