@@ -33,7 +33,7 @@ function sampleProblem(): Json {
       title,
       status,
       detail,
-      instance: '/api/environments/shop-production',
+      instance: '/api/projects/shop/environments/production',
       code,
       errors,
     }
@@ -72,7 +72,9 @@ export TOKEN=…                            # an access token or an API key, see
 \`\`\`
 
 Requests and answers are JSON (\`Content-Type: application/json\`); \`POST /api/apply\` also takes YAML.
-Path parameters named \`id\` or \`projectId\` take a UUID or a name.
+A project is found by its UUID or its name (\`projectId\`, and \`id\` under \`/api/projects\`); an
+environment or a deployment under \`/api/environments/{id}\` or \`/api/deployments/{id}\` by its UUID
+(\`metadata.id\`), and by name under its project (\`/api/projects/{projectId}/environments/{name}\`).
 
 ### Authentication
 

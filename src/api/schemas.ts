@@ -179,6 +179,17 @@ export function listOf(resource: { title: string }) {
   } as const
 }
 
+/**
+ * `:id` of an environment or a deployment: its UUID. (Names are unique only within a project: by name,
+ * it is found under its project.) A name answers 404, as an unknown id does.
+ */
+export const objectId = { ...idOrName, description: 'Its UUID (metadata.id).' } as const
+
+/** Path parameters of environments and deployments found by UUID alone. */
+export function uuidParams(name: string) {
+  return { type: 'object', additionalProperties: false, required: [name], properties: { [name]: objectId } }
+}
+
 export function idParams(...names: string[]) {
   return {
     type: 'object',

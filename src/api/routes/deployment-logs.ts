@@ -6,7 +6,7 @@ import { findOwnedDeployment } from '../../store/deployments.js'
 import { listDeploymentLogs, type LogLine } from '../../store/deployment-logs.js'
 import { requireDeployment } from '../lookups.js'
 import type { ResourceDeps } from '../write.js'
-import { authErrors, authorized, idParams, problem, timestamp } from '../schemas.js'
+import { authErrors, authorized, problem, timestamp, uuidParams } from '../schemas.js'
 
 // The package's module.exports is the fastify-plugin-wrapped plugin (its decorations reach this
 // context); its typings describe the named, unwrapped export instead.
@@ -49,7 +49,7 @@ export async function deploymentLogRoutes(app: FastifyInstance, deps: ResourceDe
       ...authorized(app, 'read', ['deployments'], {
         operationId: 'getDeploymentLogs',
         summary: "Read a deployment's build and rollout log, or follow it",
-        params: idParams('id'),
+        params: uuidParams('id'),
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -19,6 +19,7 @@ import {
   authorized,
   idOrName,
   idParams,
+  uuidParams,
   pageQuery,
   problem,
   readResponses,
@@ -134,7 +135,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
       ...authorized(app, 'read', tags, {
         operationId: 'getDeployment',
         summary: 'Read a deployment, or watch it',
-        params: idParams('id'),
+        params: uuidParams('id'),
         querystring: watchQuery,
         response: readResponses(deploymentResource),
       }),
@@ -152,7 +153,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
     authorized(app, 'write', tags, {
       operationId: 'rollback',
       summary: "Roll back: a new revision with this one's image and config",
-      params: idParams('id'),
+      params: uuidParams('id'),
       response: { 201: deploymentResource, ...writeErrors },
     }),
     async (request, reply) => {
@@ -169,7 +170,7 @@ export async function deploymentRoutes(app: FastifyInstance, deps: ResourceDeps)
       operationId: 'cancelDeployment',
       summary: 'Cancel a deployment that has not finished',
       description: 'Answers 202: the controller stops its build or rollout.',
-      params: idParams('id'),
+      params: uuidParams('id'),
       response: { 202: deploymentResource, ...writeErrors },
     }),
     async (request, reply) => {

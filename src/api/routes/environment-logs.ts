@@ -6,7 +6,7 @@ import type { RuntimeLogLine } from '../../runtime/logs.js'
 import type { ManagedContainer, RuntimeReads } from '../../runtime/runtime.js'
 import { requireEnvironment } from '../lookups.js'
 import type { ResourceDeps } from '../write.js'
-import { authErrors, authorized, idParams, problem } from '../schemas.js'
+import { authErrors, authorized, problem, uuidParams } from '../schemas.js'
 
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>
 
@@ -47,7 +47,7 @@ export async function environmentLogRoutes(
         operationId: 'getEnvironmentLogs',
         summary: "Read what the environment's running containers write, or follow it",
         description: 'The containers of the Active revision, each line tagged with its container.',
-        params: idParams('id'),
+        params: uuidParams('id'),
         querystring: {
           type: 'object',
           additionalProperties: false,

@@ -12,6 +12,7 @@ import {
   authorized,
   environmentResource,
   idParams,
+  uuidParams,
   labels,
   listOf,
   manifestSchema,
@@ -118,7 +119,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
       ...authorized(app, 'read', tags, {
         operationId: 'getEnvironment',
         summary: 'Read an environment, or watch it',
-        params: idParams('id'),
+        params: uuidParams('id'),
         querystring: watchQuery,
         response: readResponses(environmentResource),
       }),
@@ -135,7 +136,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
       operationId: 'replaceEnvironment',
       summary: "Replace an environment's spec (and labels)",
       description: 'A changed spec makes a new revision, which the controller builds and rolls out.',
-      params: idParams('id'),
+      params: uuidParams('id'),
       body: replaceBody('Environment'),
       response: { 200: environmentResource, ...writeErrors },
     }),
@@ -157,7 +158,7 @@ export async function environmentRoutes(app: FastifyInstance, deps: ResourceDeps
       summary: 'Request the deletion of an environment',
       description:
         'Answers 202 with the environment in phase Deleting; the controller removes its containers.',
-      params: idParams('id'),
+      params: uuidParams('id'),
       response: { 202: environmentResource, 400: problem, ...authErrors },
     }),
     async (request, reply) => {
