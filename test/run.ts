@@ -8,7 +8,7 @@
  * 3. Migrates a template database once; every test file clones its own from it (test/helpers/db.ts).
  * 4. Builds dist/ when CLI tests (test/cli/, test/e2e/cli-*) run: they drive the built `gilgal` command.
  * 5. Runs `node --import tsx --test` on the files (all of src/ and test/, or those named on the command
- *    line) and exits with its code, after cleaning up.
+ *    line), in two groups (groupsOf), and exits with the worse code, after cleaning up.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -63,11 +63,15 @@ async function main(): Promise<number> {
     const template = `gilgal_template_${runId}`
     await createTemplate(adminUrl, template)
     try {
-      return await runNodeTests(files, {
+      const env = {
         GILGAL_TEST_ADMIN_URL: adminUrl,
         GILGAL_TEST_TEMPLATE_DB: template,
         GILGAL_TEST_RUN_ID: runId,
-      })
+      }
+      let code = 0
+      for (const group of groupsOf(files))
+        code = Math.max(code, await runNodeTests(group.files, group.concurrency, env))
+      return code
     } finally {
       await dropDatabase(adminUrl, template)
     }
@@ -122,8 +126,41 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
   }
 }
 
-function runNodeTests(files: string[], env: Record<string, string>): Promise<number> {
-  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]
+/**
+ * Test files run three at a time, except the Docker tests that time rollouts or look at the engine as
+ * a whole (its dangling images, its events, Caddy under load): they run one at a time, after the
+ * others, since beside them they would measure each other. The e2e files in BESIDE_OTHERS start
+ * Gilgal processes of their own (their own instance, ports and data) and assert nothing about the
+ * engine as a whole, so they run in the first group.
+ */
+const BESIDE_OTHERS = new Set([
+  'test/e2e/compose.test.ts',
+  'test/e2e/seed.test.ts',
+  'test/e2e/cli-walkthrough.test.ts',
+  'test/e2e/cli-rollout.test.ts',
+])
+
+function groupsOf(files: string[]): { files: string[]; concurrency: number }[] {
+  const alone = (file: string) => {
+    const relative = path.relative(process.cwd(), path.resolve(file))
+    return relative.startsWith(`test${path.sep}e2e${path.sep}`) && !BESIDE_OTHERS.has(relative)
+  }
+  const groups = [
+    { files: files.filter((file) => !alone(file)), concurrency: 3 },
+    { files: files.filter(alone), concurrency: 1 },
+  ]
+  return groups.filter((group) => group.files.length > 0)
+}
+
+function runNodeTests(files: string[], concurrency: number, env: Record<string, string>): Promise<number> {
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    ...files,
+  ]
   const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } })
   const forward = (signal: NodeJS.Signals) => child.kill(signal)
   process.on('SIGINT', forward).on('SIGTERM', forward)
