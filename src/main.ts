@@ -38,10 +38,11 @@ export async function startServer(
   config: Config,
   log: Logger,
   onFatal: (error: Error) => void,
+  { shareDatabase = false } = {},
 ): Promise<RunningServer> {
   const secrets = await loadSecrets(config)
   const version = await readVersionInfo()
-  const database = await openDatabase(config, log)
+  const database = await openDatabase(config, log, shareDatabase)
   const passwords = createPasswordHasher()
   const metrics = createMetrics()
   // One engine client for the API's log reads, the controller's event watch and (fenced) its reconcilers.
@@ -125,7 +126,7 @@ export async function startServer(
 
 /** `gilgal migrate`: apply pending migrations and exit. */
 export async function runMigrations(config: Config, log: Logger): Promise<number[]> {
-  const database = await openDatabase(config, log)
+  const database = await openDatabase(config, log, true)
   try {
     return await migrate(database.pool, log)
   } finally {
@@ -143,11 +144,15 @@ export async function runSeed(
   log: Logger,
   options: { baseImage: string; say(line: string): void },
 ): Promise<void> {
+  if (config.isProduction)
+    throw new ConfigError(
+      'gilgal seed makes users with published passwords: it refuses to when NODE_ENV=production',
+    )
   if (!(await isDockerReachable(createDockerClient(config.dockerHost))))
     throw new ConfigError('gilgal seed deploys its demo apps, and the Docker engine does not answer')
   let fatal: Error | undefined
   const controllerConfig = { ...config, role: 'controller' as const, port: 0, host: '127.0.0.1' }
-  const server = await startServer(controllerConfig, log, (error) => (fatal = error))
+  const server = await startServer(controllerConfig, log, (error) => (fatal = error), { shareDatabase: true })
   try {
     const secrets = await loadSecrets(config)
     const reservedHostnames = reservedHostnamesOf(config)

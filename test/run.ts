@@ -70,7 +70,7 @@ async function main(): Promise<number> {
       }
       let code = 0
       for (const group of groupsOf(files))
-        code = Math.max(code, await runNodeTests(group.files, group.concurrency, env))
+        if (!interrupted) code = Math.max(code, await runNodeTests(group.files, group.concurrency, env))
       return code
     } finally {
       await dropDatabase(adminUrl, template)
@@ -162,10 +162,21 @@ function runNodeTests(files: string[], concurrency: number, env: Record<string, 
     ...files,
   ]
   const child = spawn(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } })
-  const forward = (signal: NodeJS.Signals) => child.kill(signal)
+  const forward = (signal: NodeJS.Signals) => {
+    interrupted = true
+    child.kill(signal)
+  }
   process.on('SIGINT', forward).on('SIGTERM', forward)
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', forward).off('SIGTERM', forward)
+      resolve(code ?? (signal ? 1 : 0))
+    }),
+  )
 }
+
+/** Ctrl-C ends the run: the next group does not start. */
+let interrupted = false
 
 main().then(
   (code) => process.exit(code),

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs'
 import { Command } from 'commander'
 import { coerceError, ConfigError, GilgalError } from '../errors.js'
 import type { Logger } from '../log.js'
@@ -83,10 +84,12 @@ async function loadDaemon() {
  * the process environment sets wins (Node's own parser: no dependency).
  */
 function loadDotEnv(): void {
+  if (!existsSync('.env')) return
+  if (typeof process.loadEnvFile !== 'function')
+    throw new ConfigError('.env is read by Node.js 20.12 or newer: upgrade Node.js, or export its variables')
   try {
     process.loadEnvFile('.env')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
     throw new ConfigError(`.env could not be read: ${(error as Error).message}`)
   }
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { access, mkdir, writeFile } from 'node:fs/promises'
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
@@ -9,7 +9,10 @@ const run = promisify(execFile)
 /** The demo app's three versions: one that serves, one that does not build, one that crashes at start. */
 export const DEMO_REFS = { good: 'v1', brokenBuild: 'v2', crashes: 'v3' } as const
 
-const GIT_IDENTITY = {
+// The seed's commits must not depend on the operator's git config (signing, hooks, templates).
+const GIT_ENVIRONMENT = {
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
   GIT_AUTHOR_NAME: 'Gilgal seed',
   GIT_AUTHOR_EMAIL: 'seed@gilgal.invalid',
   GIT_COMMITTER_NAME: 'Gilgal seed',
@@ -19,13 +22,23 @@ const GIT_IDENTITY = {
 /**
  * A git repository on this machine holding a small static site served by busybox httpd on 8080, with
  * one tag per demo version, so the demo builds and runs with no network beyond the base image.
- * An existing repository is reused as it is. Returns its file:// URL.
+ * It is made aside and renamed into place, so an existing one is whole: it is reused as it is.
+ * Returns its file:// URL.
  */
 export async function ensureDemoRepository(dir: string, title: string, baseImage: string): Promise<string> {
   const url = pathToFileURL(dir).href
-  if (await exists(path.join(dir, '.git'))) return url
+  if (await exists(dir)) return url
+  const partial = `${dir}.partial-${process.pid}`
+  await rm(partial, { recursive: true, force: true })
+  await writeVersions(partial, title, baseImage)
+  await rename(partial, dir)
+  return url
+}
+
+async function writeVersions(dir: string, title: string, baseImage: string): Promise<void> {
   await mkdir(path.join(dir, 'public'), { recursive: true })
-  const git = (...args: string[]) => run('git', args, { cwd: dir, env: { ...process.env, ...GIT_IDENTITY } })
+  const git = (...args: string[]) =>
+    run('git', args, { cwd: dir, env: { ...process.env, ...GIT_ENVIRONMENT } })
   await git('init', '--quiet', '--initial-branch=main')
   const versions: [string, string, string][] = [
     [DEMO_REFS.good, 'the first version: it builds, serves and passes its health check', 'true'],
@@ -42,7 +55,6 @@ export async function ensureDemoRepository(dir: string, title: string, baseImage
   await writeFile(path.join(dir, 'Dockerfile'), dockerfile(baseImage, 'RUN true', CRASH))
   await git('commit', '--quiet', '--all', '--message', 'v3: exits at start: Gilgal rolls back to v1')
   await git('tag', DEMO_REFS.crashes)
-  return url
 }
 
 const SERVE = 'CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]'

@@ -47,9 +47,13 @@ export function assertSafeSource(url: string, ref: string, allowLocal: boolean):
 
 /** Whether `url` is a local source (file:// or a path) inside `root`. */
 export function isLocalSourceInside(url: string, root: string): boolean {
-  if (!LOCAL.test(url)) return false
-  const target = path.resolve(url.startsWith('file://') ? fileURLToPath(url) : url)
-  return target.startsWith(path.resolve(root) + path.sep)
+  if (!LOCAL.test(url) || /[?#%]/.test(url)) return false // git would read those literally, URL not
+  try {
+    const target = path.resolve(url.startsWith('file://') ? fileURLToPath(url) : url)
+    return target.startsWith(path.resolve(root) + path.sep)
+  } catch {
+    return false
+  }
 }
 
 /**

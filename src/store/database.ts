@@ -12,14 +12,18 @@ export interface Database {
   close(): Promise<void>
 }
 
-/** `DATABASE_URL` when set, otherwise an embedded PostgreSQL under `$GILGAL_DATA_DIR/postgres`. */
-export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+/**
+ * `DATABASE_URL` when set, otherwise an embedded PostgreSQL under `$GILGAL_DATA_DIR/postgres`;
+ * `shareRunning` lets a short-lived command use the one a running server runs (EmbeddedOptions).
+ */
+export async function openDatabase(config: Config, log: Logger, shareRunning = false): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined
   if (config.databaseUrl === undefined) {
     embedded = await startEmbeddedPostgres({
       dir: path.join(config.dataDir, 'postgres'),
       port: config.embeddedPostgresPort,
       log: log.child({ component: 'embedded-postgres' }),
+      shareRunning,
     })
   }
   const url = config.databaseUrl ?? embedded!.url

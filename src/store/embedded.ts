@@ -1,11 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto'
-import { access, chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { GilgalError } from '../errors.js'
+import { ConfigError, GilgalError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { firstHiddenAncestor, locatePostgresBinaries, SYSTEM_EMBEDDED_DIR } from './postgres/binaries.js'
+import { locatePostgresBinaries } from './postgres/binaries.js'
+import { ensureSystemDirectory, placeCluster, prepareClusterDirectory } from './postgres/placement.js'
+import { adoptServer, findRunningServer, isAlive, readOwner, type FoundServer } from './postgres/running.js'
 import { initCluster, startServerProcess, type ServerProcess } from './postgres/server-process.js'
 import { ensurePostgresUser } from './postgres/system-user.js'
 
@@ -14,7 +16,7 @@ export interface EmbeddedDatabase {
   readonly url: string
   /** URL of the maintenance database, for creating and dropping databases (tests). */
   readonly adminUrl: string
-  /** Stops the server if this process started it; a server found running is left running. */
+  /** Stops the server if this process started (or took over) it; one it shares is left running. */
   stop(): Promise<void>
 }
 
@@ -24,8 +26,14 @@ export interface EmbeddedOptions {
   port: number
   log: Logger
   database?: string
+  /**
+   * Use a server another live Gilgal process runs on this cluster (`gilgal seed` beside `gilgal
+   * server`) rather than refuse. Only short-lived commands share: they never stop what they did not start.
+   */
+  shareRunning?: boolean
 }
 
+// Crash recovery after an unclean stop may take a while; a first start takes about a second.
 const START_TIMEOUT_MS = 60_000
 const isRoot = () => os.userInfo().uid === 0
 
@@ -34,9 +42,8 @@ const isRoot = () => os.userInfo().uid === 0
  * the server on 127.0.0.1 only. PostgreSQL refuses to run as root, so as root it runs as the user
  * `postgres`, and the cluster and the binaries must be where that user can reach them: a cluster
  * asked for under a directory it cannot traverse (a checkout in /root) is kept under
- * SYSTEM_EMBEDDED_DIR instead, and the first log line says where. The password file stays where it
- * was asked for. When another process (`gilgal server`, while `gilgal seed` runs) already serves the
- * cluster, this one connects to it and leaves it running.
+ * SYSTEM_EMBEDDED_DIR instead, and the first log line says where. The password file and the owner
+ * file (the pid of the process that runs the server) stay where the cluster was asked for.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { log } = options
@@ -45,21 +52,19 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const binaries = await locatePostgresBinaries(asRoot)
   log.info({ cluster: dataDir, binaries: binaries.binDir }, 'embedded postgres')
   await mkdir(path.dirname(options.dir), { recursive: true })
-  const password = await readOrCreatePassword(`${options.dir}.password`)
+  const files = { password: `${options.dir}.password`, owner: `${options.dir}.owner` }
+  const password = await readOrCreatePassword(files.password)
   const base = (port: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`
-  const database = options.database ?? 'gilgal'
+  const cluster = { dataDir, files, base, database: options.database ?? 'gilgal' }
 
-  const runningPort = await portOfRunningServer(dataDir, base)
-  if (runningPort !== undefined) {
-    log.info({ cluster: dataDir, port: runningPort }, 'embedded postgres already running: using it')
-    await ensureDatabase(`${base(runningPort)}/postgres`, database)
-    return embeddedDatabase(base(runningPort), database, async () => undefined)
-  }
+  const found = await findRunningServer(dataDir, (port) => answers(`${base(port)}/postgres`))
+  if (found) return useRunningServer(found, cluster, options)
   const runAs = asRoot ? await ensurePostgresUser() : undefined
   const command = { binaries, dataDir, runAs, log }
   if (!(await isInitialised(dataDir))) {
     log.info({ dir: dataDir }, 'initialising embedded postgres')
-    await prepareDirectory(dataDir, runAs)
+    if (dataDir !== path.resolve(options.dir)) await ensureSystemDirectory()
+    await prepareClusterDirectory(dataDir, runAs)
     await initCluster(command, password).catch((error: unknown) => {
       throw startFailure(`embedded PostgreSQL could not initialise ${dataDir}`, error)
     })
@@ -67,77 +72,63 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const server = await startServerProcess(command, options.port, START_TIMEOUT_MS).catch((error: unknown) => {
     throw startFailure(`embedded PostgreSQL in ${dataDir} did not start on port ${options.port}`, error)
   })
-  runningServers.add(server)
-  await ensureDatabase(`${base(options.port)}/postgres`, database)
   log.info({ dir: dataDir, port: options.port }, 'embedded postgres started')
-  return embeddedDatabase(base(options.port), database, async () => {
+  return own(server, options.port, cluster)
+}
+
+interface Cluster {
+  dataDir: string
+  files: { password: string; owner: string }
+  base: (port: number) => string
+  database: string
+}
+
+/** A server we run: ours to stop (the exit handler signals it if we crash). */
+async function own(server: ServerProcess, port: number, cluster: Cluster): Promise<EmbeddedDatabase> {
+  runningServers.add(server)
+  await writeFile(cluster.files.owner, `${process.pid}\n`)
+  const stop = async () => {
     await server.stop()
     runningServers.delete(server)
-  })
-}
-
-function embeddedDatabase(base: string, database: string, stop: () => Promise<void>): EmbeddedDatabase {
-  return { url: `${base}/${database}`, adminUrl: `${base}/postgres`, stop }
-}
-
-/**
- * The requested directory, unless running as root below a directory other users cannot traverse:
- * then one of its own under SYSTEM_EMBEDDED_DIR, named after the requested path so two checkouts
- * never share a cluster.
- */
-export async function placeCluster(dir: string, asRoot: boolean): Promise<string> {
-  const requested = path.resolve(dir)
-  if (!asRoot || (await firstHiddenAncestor(requested)) === undefined) return requested
-  const readable = requested
-    .replace(/[^A-Za-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')
-    .slice(-48)
-  const digest = createHash('sha256').update(requested).digest('hex').slice(0, 10)
-  return path.join(SYSTEM_EMBEDDED_DIR, `${readable}-${digest}`)
-}
-
-/** initdb wants an empty directory owned by the user it runs as, mode 0700. */
-async function prepareDirectory(dir: string, runAs: { uid: number; gid: number } | undefined) {
-  await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 })
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  await chmod(dir, 0o700)
-  if (runAs) await chown(dir, runAs.uid, runAs.gid)
-}
-
-/**
- * The port of a server already running on this cluster, from its postmaster.pid (pid on line 1,
- * port on line 4), if that process lives and answers with our password.
- */
-async function portOfRunningServer(dir: string, base: (port: number) => string) {
-  const lines = await readFile(path.join(dir, 'postmaster.pid'), 'utf8').then(
-    (text) => text.split('\n'),
-    () => undefined,
-  )
-  if (!lines) return undefined
-  const [pid, port] = [Number(lines[0]), Number(lines[3])]
-  if (!Number.isInteger(pid) || !Number.isInteger(port) || !isAlive(pid)) return undefined
-  const client = new pg.Client({ connectionString: `${base(port)}/postgres`, connectionTimeoutMillis: 5000 })
-  try {
-    await client.connect()
-    return port
-  } catch {
-    return undefined // a stale file whose pid now belongs to another process
-  } finally {
-    await client.end().catch(() => undefined)
+    await rm(cluster.files.owner, { force: true })
   }
-}
-
-function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0)
-    return true
+    await ensureDatabase(cluster, port)
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
+    await stop()
+    throw error
   }
+  return {
+    url: `${cluster.base(port)}/${cluster.database}`,
+    adminUrl: `${cluster.base(port)}/postgres`,
+    stop,
+  }
+}
+
+/**
+ * A server already running on the cluster. If the process that started it is gone (killed: its exit
+ * handler never ran), this one takes it over. If it lives, a short-lived command shares it; a server
+ * refuses, since the other may stop it at any time.
+ */
+async function useRunningServer(found: FoundServer, cluster: Cluster, options: EmbeddedOptions) {
+  const owner = await readOwner(cluster.files.owner)
+  if (owner === undefined || owner === process.pid || !isAlive(owner)) {
+    options.log.warn({ pid: found.pid, port: found.port }, 'embedded postgres left running: taken over')
+    return own(adoptServer(found), found.port, cluster)
+  }
+  if (!options.shareRunning)
+    throw new ConfigError(
+      `the embedded PostgreSQL of ${cluster.dataDir} is run by another Gilgal process (pid ${owner}): ` +
+        'stop it first, or set DATABASE_URL',
+    )
+  options.log.info({ port: found.port, owner }, 'embedded postgres run by another process: sharing it')
+  await ensureDatabase(cluster, found.port)
+  const url = cluster.base(found.port)
+  return { url: `${url}/${cluster.database}`, adminUrl: `${url}/postgres`, stop: async () => undefined }
 }
 
 const runningServers = new Set<ServerProcess>()
-// If the process exits without a graceful stop (a crash), signal every server it started (the signal
+// If the process exits without a graceful stop (a crash), signal every server it runs (the signal
 // is sent synchronously), so no orphan keeps the port and the cluster locked.
 process.on('exit', () => {
   for (const server of runningServers) server.signalStop()
@@ -150,25 +141,45 @@ async function isInitialised(dir: string): Promise<boolean> {
   )
 }
 
+/** Created exclusively: of two processes starting at once, both end up with the one written first. */
 async function readOrCreatePassword(file: string): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).trim()
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
   const password = randomBytes(24).toString('base64url')
-  await writeFile(file, password + '\n', { mode: 0o600 })
-  return password
+  await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error
+    },
+  )
+  return (await readFile(file, 'utf8')).trim()
 }
 
-async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
+async function answers(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
   try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database])
-    if (rowCount === 0) await client.query(`create database ${client.escapeIdentifier(database)}`)
+    await client.connect()
+    return true
+  } catch {
+    return false
   } finally {
-    await client.end()
+    await client.end().catch(() => undefined)
+  }
+}
+
+async function ensureDatabase(cluster: Cluster, port: number): Promise<void> {
+  const client = new pg.Client({ connectionString: `${cluster.base(port)}/postgres` })
+  try {
+    await client.connect()
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [
+      cluster.database,
+    ])
+    if (rowCount === 0) await client.query(`create database ${client.escapeIdentifier(cluster.database)}`)
+  } catch (error) {
+    if ((error as { code?: string }).code !== '28P01') throw error
+    throw new ConfigError(
+      `the embedded cluster ${cluster.dataDir} refuses the password in ${cluster.files.password} ` +
+        '(made for another cluster?): restore that file, or move the cluster aside to start afresh',
+    )
+  } finally {
+    await client.end().catch(() => undefined)
   }
 }
 

@@ -51,14 +51,15 @@ test('gilgal seed beside a running server deploys a demo with a failed build and
     LOG_LEVEL: 'warn',
   }
   server = runGilgal(['server'], env)
-  await waitFor(
+  const started = await waitFor(
     'the server to answer /readyz',
     async () => {
-      if (server!.child.exitCode !== null) throw new Error(`gilgal exited early:\n${server!.output()}`)
-      return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok || undefined
+      if (server!.child.exitCode !== null) return 'exited'
+      return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? 'ready' : undefined
     },
     { timeoutMs: 60_000, intervalMs: 100 },
   )
+  assert.equal(started, 'ready', `gilgal exited early:\n${server.output()}`)
 
   const seeding = runGilgal(['seed', '--base-image', LOCAL_BASE.busybox], env)
   assert.equal((await exitWithin(seeding, 240_000)).code, 0, seeding.output())

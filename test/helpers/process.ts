@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 
 const cli = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url))
@@ -14,7 +15,8 @@ export interface GilgalProcess {
 
 /**
  * Runs the real `gilgal` command (from source, through tsx) with exactly `env` on top of a clean
- * environment: the test runner's DATABASE_URL and GILGAL_* variables are not inherited.
+ * environment: the test runner's DATABASE_URL and GILGAL_* variables are not inherited, and it runs
+ * in the temporary directory, where no developer's `.env` is read (unless `as.cwd` says otherwise).
  */
 export function runGilgal(args: string[], env: Record<string, string>): GilgalProcess {
   // Its own instance label: its controller sees (and garbage-collects) only its own Docker objects.
@@ -37,10 +39,11 @@ export function runScript(
       ([name]) => !name.startsWith('GILGAL_') && !['DATABASE_URL', 'NODE_TEST_CONTEXT'].includes(name),
     ),
   )
-  const { loader = tsxLoader, ...spawnAs } = as
+  const { loader = tsxLoader, cwd = os.tmpdir(), ...spawnAs } = as
   const child = spawn(process.execPath, ['--import', loader, script, ...args], {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
     ...spawnAs,
   })
   let output = ''

@@ -31,13 +31,17 @@ const migrate = (env: Record<string, string> = {}) => runScript(cli, ['migrate']
 test('.env configures gilgal migrate, and the process environment wins over it', async () => {
   await writeFile(
     path.join(workDir, '.env'),
-    `# the test database\nDATABASE_URL="${db.url}"\nLOG_LEVEL=loud\n`,
+    `# the test database\nDATABASE_URL="${db.url}"\nGILGAL_ROLE=sideways\n`,
   )
   const fromFile = migrate()
-  assert.equal((await exitWithin(fromFile, 30_000)).code, 1, 'the bad LOG_LEVEL of .env was read')
-  assert.match(fromFile.output(), /LOG_LEVEL/)
+  assert.equal(
+    (await exitWithin(fromFile, 30_000)).code,
+    1,
+    'the bad GILGAL_ROLE of .env was read (the helper passes no GILGAL_* of ours on)',
+  )
+  assert.match(fromFile.output(), /GILGAL_ROLE/)
 
-  const overridden = migrate({ LOG_LEVEL: 'info' })
+  const overridden = migrate({ GILGAL_ROLE: 'all' })
   assert.equal((await exitWithin(overridden, 30_000)).code, 0, overridden.output())
   const { rows } = await db.pool.query(`select count(*)::int as applied from schema_migrations`)
   assert.ok(rows[0].applied > 0, 'the DATABASE_URL of .env was migrated')

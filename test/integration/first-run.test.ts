@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { pathToFileURL } from 'node:url'
-import { SYSTEM_EMBEDDED_DIR } from '../../src/store/postgres/binaries.js'
+import { placeCluster, SYSTEM_EMBEDDED_DIR } from '../../src/store/postgres/placement.js'
 import { freePort } from '../helpers/net.js'
 import { exitWithin, runScript, type GilgalProcess } from '../helpers/process.js'
 import { waitFor } from '../helpers/wait.js'
@@ -50,7 +50,11 @@ async function linkTree(from: string, to: string): Promise<void> {
     const [source, target] = [path.join(from, entry.name), path.join(to, entry.name)]
     if (entry.isDirectory()) await linkTree(source, target)
     else if (entry.isSymbolicLink()) await cp(source, target, { verbatimSymlinks: true })
-    else await link(source, target)
+    else
+      await link(source, target).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EXDEV') throw error
+        await cp(source, target) // /tmp on another file system (a tmpfs): copy instead
+      })
   }
 }
 
@@ -79,8 +83,12 @@ async function readyAndStop(gilgal: GilgalProcess, port: string): Promise<string
     },
     { timeoutMs: 90_000, intervalMs: 100 },
   )
-  assert.equal(outcome, 'ready', `gilgal exited before it was ready:\n${gilgal.output()}`)
-  gilgal.child.kill('SIGINT')
+  try {
+    assert.equal(outcome, 'ready', `gilgal exited before it was ready:\n${gilgal.output()}`)
+  } finally {
+    // Stopped gracefully whatever happened, so its PostgreSQL stops with it.
+    gilgal.child.kill('SIGINT')
+  }
   assert.deepEqual(await exitWithin(gilgal, 30_000), { code: 0, signal: null }, gilgal.output())
   return gilgal.output()
 }
@@ -105,13 +113,15 @@ describe('the first run', () => {
     },
     async () => {
       const checkout = await checkoutInPrivateHome('root-home')
+      // Removed afterwards whatever happens; the binaries copied beside it stay, as for any user.
+      clustersToRemove.push(await placeCluster(path.join(checkout, '.gilgal', 'postgres'), true))
       const env = await freePorts()
       const output = await readyAndStop(startServer(checkout, env), env.PORT)
       const first = firstLogLine(output)
       assert.equal(first.msg, 'embedded postgres')
+      assert.equal(first.cluster, clustersToRemove.at(-1))
       assert.ok(first.cluster?.startsWith(`${SYSTEM_EMBEDDED_DIR}/`), `cluster at ${first.cluster}`)
       assert.ok(first.binaries?.startsWith(`${SYSTEM_EMBEDDED_DIR}/`), `binaries at ${first.binaries}`)
-      clustersToRemove.push(first.cluster!)
       // The second start finds the same cluster: nothing was left behind in the private home.
       const again = firstLogLine(await readyAndStop(startServer(checkout, env), env.PORT))
       assert.equal(again.cluster, first.cluster)

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { startEmbeddedPostgres } from '../../src/store/embedded.js'
 import { createTestDatabase, testLog } from '../helpers/db.js'
-import { freePort } from '../helpers/net.js'
+import { freePort, isListening } from '../helpers/net.js'
 import { exitWithin, runGilgal, runScript, type GilgalProcess } from '../helpers/process.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -33,17 +32,6 @@ async function waitUntilReady(gilgal: GilgalProcess, port: number): Promise<void
     },
     { timeoutMs: 60_000, intervalMs: 100 },
   )
-}
-
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
 }
 
 function logMessages(output: string): string[] {

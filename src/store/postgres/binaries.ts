@@ -1,12 +1,9 @@
-import { constants } from 'node:fs'
-import { access, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { access, cp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { ConfigError } from '../../errors.js'
-
-/** Where Gilgal keeps, as root, what the database user must reach and a home directory would hide. */
-export const SYSTEM_EMBEDDED_DIR = '/var/lib/gilgal/embedded-postgres'
+import { ensureSystemDirectory, isReachableByOthers, SYSTEM_EMBEDDED_DIR } from './placement.js'
 
 export interface PostgresBinaries {
   /** The `bin/` directory holding `initdb` and `postgres`. */
@@ -53,8 +50,8 @@ async function platformPackage(): Promise<{ nativeDir: string; version: string }
 
 /** Copies to a temporary sibling, then renames: a copy cut short is never taken for a whole one. */
 async function copyOnce(from: string, to: string): Promise<void> {
+  await ensureSystemDirectory()
   if (await exists(path.join(to, 'bin', 'postgres'))) return
-  await mkdir(path.dirname(to), { recursive: true, mode: 0o755 })
   const partial = `${to}.partial-${process.pid}`
   await rm(partial, { recursive: true, force: true })
   await cp(from, partial, { recursive: true, verbatimSymlinks: true })
@@ -71,24 +68,4 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   )
-}
-
-/** Every existing ancestor of `target` is searchable by "others", the only bits another user is sure to get. */
-export async function isReachableByOthers(target: string): Promise<boolean> {
-  return (await firstHiddenAncestor(target)) === undefined
-}
-
-/** The first ancestor of `target` (not itself: it may be private) that others cannot traverse, if any. */
-export async function firstHiddenAncestor(target: string): Promise<string | undefined> {
-  const chain: string[] = []
-  for (let current = path.dirname(path.resolve(target)); ; current = path.dirname(current)) {
-    chain.unshift(current)
-    if (current === path.dirname(current)) break
-  }
-  for (const current of chain) {
-    const info = await stat(current).catch(() => undefined)
-    if (info === undefined) return undefined // not created yet: mkdir gives it the usual 0755
-    if ((info.mode & constants.S_IXOTH) === 0) return current
-  }
-  return undefined
 }

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, open, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Logger } from '../../log.js'
 import type { PostgresBinaries } from './binaries.js'
 import type { SystemUser } from './system-user.js'
 
-export interface ClusterCommand {
+export interface ClusterProcessOptions {
   readonly binaries: PostgresBinaries
   readonly dataDir: string
   /** Set when running as root: PostgreSQL refuses root, so it runs as this user. */
@@ -14,17 +14,25 @@ export interface ClusterCommand {
   readonly log: Logger
 }
 
-const recentLines = 20
+// Enough of PostgreSQL's output to explain a failure in one line (the last five are quoted).
+const RECENT_LINES = 20
 
 /** `initdb`: a new cluster whose superuser `postgres` has `password`, UTF-8, the C locale. */
-export async function initCluster(command: ClusterCommand, password: string): Promise<void> {
+export async function initCluster(command: ClusterProcessOptions, password: string): Promise<void> {
   const { binaries, dataDir, runAs } = command
-  // initdb reads the password from a file the database user can read, deleted right after.
+  // initdb reads the password from a file only the database user can read, deleted right after. The
+  // directory stays root's (0711): that user can read the file but never swap it for a link.
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'gilgal-initdb-'))
   const passwordFile = path.join(scratch, 'password')
   try {
-    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 })
-    if (runAs) await Promise.all([scratch, passwordFile].map((file) => chown(file, runAs.uid, runAs.gid)))
+    await chmod(scratch, 0o711)
+    const file = await open(passwordFile, 'wx', 0o600)
+    try {
+      await file.writeFile(`${password}\n`)
+      if (runAs) await file.chown(runAs.uid, runAs.gid)
+    } finally {
+      await file.close()
+    }
     const args = [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres']
     args.push(`--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C')
     const initdb = spawnAs(path.join(binaries.binDir, 'initdb'), args, runAs)
@@ -52,7 +60,7 @@ export interface ServerProcess {
  * Gilgal, which drains its requests and stops PostgreSQL last, not PostgreSQL first.
  */
 export async function startServerProcess(
-  command: ClusterCommand,
+  command: ClusterProcessOptions,
   port: number,
   timeoutMs: number,
 ): Promise<ServerProcess> {
@@ -60,20 +68,33 @@ export async function startServerProcess(
   args.push('-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=')
   const child = spawnAs(path.join(command.binaries.binDir, 'postgres'), args, command.runAs, true)
   const output = collectOutput(child, command.log)
+  let stopping = false
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  void exited.then(() => {
+    if (!stopping) command.log.error({ lines: output.slice(-5) }, 'embedded postgres exited on its own')
+  })
+  // A slow start (crash recovery) is asked to stop, not killed: a kill would lose the recovery's work.
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGINT')
+  }, timeoutMs)
   await new Promise<void>((resolve, reject) => {
     const onOutput = (chunk: Buffer) => {
       if (chunk.toString().includes('database system is ready to accept connections')) resolve()
     }
     child.stderr!.on('data', onOutput)
     child.once('error', reject)
-    void exited.then(() => reject(new Error(output.slice(-5).join(' | ') || `no answer in ${timeoutMs} ms`)))
+    void exited.then(() => {
+      const why = timedOut ? `not ready after ${timeoutMs / 1000} s` : output.slice(-5).join(' | ')
+      reject(new Error(why || 'postgres exited at start'))
+    })
   }).finally(() => clearTimeout(timer))
   return {
     pid: child.pid!,
     signalStop: () => void child.kill('SIGINT'),
     async stop() {
+      stopping = true
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')
       await exited
     },
@@ -92,7 +113,7 @@ function collectOutput(child: ChildProcess, log: Logger): string[] {
     for (const line of chunk.toString().split('\n')) {
       if (line.trim() === '') continue
       recent.push(line.trim())
-      if (recent.length > recentLines) recent.shift()
+      if (recent.length > RECENT_LINES) recent.shift()
       log.debug({ line: line.trim() }, 'embedded postgres output')
     }
   }

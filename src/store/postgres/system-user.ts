@@ -34,7 +34,7 @@ export async function ensurePostgresUser(): Promise<SystemUser> {
     if (raced) return raced
     throw new ConfigError(
       `as root, embedded PostgreSQL runs as the user "${USER}", which does not exist and could not be ` +
-        `created (useradd: ${(error as Error).message.trim()}); create it, or set DATABASE_URL`,
+        `created (useradd: ${lastLine(error)}); create it, or set DATABASE_URL`,
     )
   }
   const created = await lookUp()
@@ -49,4 +49,9 @@ async function lookUp(): Promise<SystemUser | undefined> {
   } catch {
     return undefined
   }
+}
+
+function lastLine(error: unknown): string {
+  const { stderr, message } = error as { stderr?: string; message: string }
+  return (stderr || message).trim().split('\n').pop() ?? ''
 }
