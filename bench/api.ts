@@ -7,8 +7,9 @@ import { once } from 'node:events'
 import { Agent } from 'node:http'
 import { createInterface } from 'node:readline'
 import { latencies, send, throughput, type Call } from './load.js'
+import { row, type BenchRow } from './table.js'
 
-export async function runApiBench(databaseUrl: string): Promise<string[][]> {
+export async function runApiBench(databaseUrl: string): Promise<BenchRow[]> {
   const server = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', databaseUrl], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -38,18 +39,20 @@ async function call(
   return response.json() as Promise<Record<string, any>> // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export const fmt = (n: number, digits = 2) => n.toFixed(digits)
-
-async function measure(ports: { api: number; bare: number }): Promise<string[][]> {
-  const rows: string[][] = []
-  const credentials = { email: 'bench@example.com', password: 'bench-password-1' }
-  const session = await call(ports.api, 'POST', '/api/auth/register', { ...credentials, username: 'bench' })
+async function measure(ports: { api: number; bare: number }): Promise<BenchRow[]> {
+  const rows: BenchRow[] = []
+  // Names of its own: every bench shares one database, and names are installation-wide.
+  const credentials = { email: 'bench-api@example.com', password: 'bench-password-1' }
+  const session = await call(ports.api, 'POST', '/api/auth/register', {
+    ...credentials,
+    username: 'bench-api',
+  })
   const auth = { authorization: `Bearer ${session.accessToken}` }
   const project = await call(
     ports.api,
     'POST',
     '/api/projects',
-    { name: 'bench', spec: { repository: { url: 'https://git.example.com/b.git' } } },
+    { name: 'bench-api', spec: { repository: { url: 'https://git.example.com/b.git' } } },
     auth,
   )
   for (let i = 0; i < 3; i++)
@@ -67,16 +70,20 @@ async function measure(ports: { api: number; bare: number }): Promise<string[][]
     path: `/api/projects/${project.metadata.id}/environments`,
     headers: auth,
   })
-  rows.push([
-    'GET environments, req/s (50 conns)',
-    fmt(list, 0),
-    `bare Fastify ${fmt(bare, 0)}`,
-    fmt(list / bare),
-    '>= 0.35',
-  ])
+  const name = 'GET environments, authenticated (50 connections)'
+  rows.push(row({ name, value: list, unit: 'req/s', baseline: bare, baselineName: 'bare Fastify' }))
   const oneQuery = await throughput(ports.bare, { path: '/one-query' })
-  const vsOneQuery = `Fastify + 1 query ${fmt(oneQuery, 0)}`
-  rows.push(['GET environments, req/s (50 conns)', fmt(list, 0), vsOneQuery, fmt(list / oneQuery), ''])
+  rows.push(
+    row({
+      name,
+      value: list,
+      unit: 'req/s',
+      baseline: oneQuery,
+      baselineName: 'Fastify + 1 query',
+      target: '>= 0.6x',
+      met: list >= 0.6 * oneQuery,
+    }),
+  )
 
   // 2. Apply of one environment at 50 concurrent, from 50 users, vs /health at 50 concurrent. (One
   // user's writes pass their quota check one at a time, and 120 a minute at most by default: 50 of
@@ -85,8 +92,8 @@ async function measure(ports: { api: number; bare: number }): Promise<string[][]
   const tenants: Array<Record<string, string>> = []
   for (let k = 0; k < 50; k++) {
     const tenant = await call(ports.api, 'POST', '/api/auth/register', {
-      email: `tenant-${k}@example.com`,
-      username: `tenant-${k}`,
+      email: `bench-tenant-${k}@example.com`,
+      username: `bench-tenant-${k}`,
       password: 'bench-password-1',
     })
     const headers = { authorization: `Bearer ${tenant.accessToken}` }
@@ -94,7 +101,7 @@ async function measure(ports: { api: number; bare: number }): Promise<string[][]
       ports.api,
       'POST',
       '/api/projects',
-      { name: `bench-${k}`, spec: { repository: { url: 'https://git.example.com/b.git' } } },
+      { name: `bench-api-${k}`, spec: { repository: { url: 'https://git.example.com/b.git' } } },
       headers,
     )
     tenants.push(headers)
@@ -104,27 +111,31 @@ async function measure(ports: { api: number; bare: number }): Promise<string[][]
     path: '/api/apply',
     headers: (i) => ({ ...tenants[i % 50], 'content-type': 'application/yaml' }),
     body: (i) =>
-      `apiVersion: gilgal.dev/v1\nkind: Environment\nmetadata: { name: apply, project: bench-${i % 50} }\nspec: { env: { RUN: "${i}" } }\n`,
+      `apiVersion: gilgal.dev/v1\nkind: Environment\nmetadata: { name: apply, project: bench-api-${i % 50} }\nspec: { env: { RUN: "${i}" } }\n`,
   }
   // Created first, one by one: two concurrent creations of one name are a conflict (409), by design.
   for (let i = 0; i < 50; i++) {
     if ((await send(ports.api, apply, new Agent(), i)) !== 200) throw new Error(`apply of tenant ${i} failed`)
   }
   const applied = await latencies(ports.api, apply, 50, 5)
-  rows.push([
-    `apply 1 environment, p99 ms (50 users at once, n=${applied.count})`,
-    fmt(applied.p99),
-    `/health p99 ${fmt(health50.p99)}`,
-    fmt(applied.p99 / health50.p99),
-    '<= 20 ms',
-  ])
-  rows.push([
-    'apply 1 environment, p50 ms',
-    fmt(applied.p50),
-    `/health p50 ${fmt(health50.p50)}`,
-    fmt(applied.p50 / health50.p50),
-    '',
-  ])
+  rows.push(
+    row({
+      name: `apply 1 environment, p99 (50 users at once, n=${applied.count})`,
+      value: applied.p99,
+      unit: 'ms',
+      baseline: health50.p99,
+      baselineName: '/health p99',
+      target: '<= 20 ms',
+      met: applied.p99 <= 20,
+    }),
+    row({
+      name: 'apply 1 environment, p50',
+      value: applied.p50,
+      unit: 'ms',
+      baseline: health50.p50,
+      baselineName: '/health p50',
+    }),
+  )
 
   // 3. /health while 20 logins (bcrypt cost 12) run at once, vs idle.
   const idle = await latencies(ports.api, { path: '/health' }, 4, 4)
@@ -144,13 +155,7 @@ async function measure(ports: { api: number; bare: number }): Promise<string[][]
   stop = true
   await Promise.all(loops)
   loginAgent.destroy()
-  rows.push([
-    `/health p99 ms, 20 logins at once (${logins} done)`,
-    fmt(busy.p99),
-    `idle p99 ${fmt(idle.p99)}`,
-    fmt(busy.p99 / idle.p99),
-    '<= 2x',
-  ])
+  rows.push(healthRow(`/health p99, 20 logins at once (${logins} done)`, busy, idle))
 
   rows.push(await healthWhileParsing(ports.api, auth, idle))
   return rows
@@ -161,7 +166,7 @@ async function healthWhileParsing(
   port: number,
   auth: Record<string, string>,
   idle: { p99: number },
-): Promise<string[]> {
+): Promise<BenchRow> {
   const labels = Array.from({ length: 70_000 }, (_, i) => `    l${i}: v`).join('\n')
   const largest: Call = {
     method: 'POST',
@@ -179,11 +184,17 @@ async function healthWhileParsing(
   stop = true
   await loop
   agent.destroy()
-  return [
-    `/health p99 ms, largest YAML applied meanwhile (${parsed} done)`,
-    fmt(busy.p99),
-    `idle p99 ${fmt(idle.p99)}`,
-    fmt(busy.p99 / idle.p99),
-    '<= 2x',
-  ]
+  return healthRow(`/health p99, largest YAML applied meanwhile (${parsed} done)`, busy, idle)
+}
+
+function healthRow(name: string, busy: { p99: number }, idle: { p99: number }): BenchRow {
+  const baseline = { baseline: idle.p99, baselineName: 'idle p99' }
+  return row({
+    name,
+    value: busy.p99,
+    unit: 'ms',
+    ...baseline,
+    target: '<= 2x',
+    met: busy.p99 <= 2 * idle.p99,
+  })
 }

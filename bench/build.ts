@@ -24,14 +24,14 @@ import { createPool, type Pool } from '../src/store/pool.js'
 import { ensureLocalBaseImages, localBaseImages } from '../test/helpers/base-images.js'
 import { docker } from '../test/helpers/docker.js'
 import { fixtureRepository } from '../test/helpers/fixtures.js'
-import { fmt } from './api.js'
+import { row, type BenchRow } from './table.js'
 import { summarize } from './load.js'
 
 const RUNS = 7
 const log = createLogger('silent')
 const run = promisify(execFile)
 
-export async function runBuildBench(databaseUrl: string): Promise<string[][]> {
+export async function runBuildBench(databaseUrl: string): Promise<BenchRow[]> {
   await ensureLocalBaseImages()
   const root = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-build-'))
   const pool = createPool(databaseUrl, log, 4)
@@ -55,7 +55,7 @@ export async function runBuildBench(databaseUrl: string): Promise<string[][]> {
       cached.gilgal.push(await gilgal(`gilgal-${run}`))
       cached.cli.push(await cli(`cli-${run}`))
     }
-    return [row('uncached', uncached, '<= 1.15'), row('cache hit', cached, '<= 1.3')]
+    return [buildRow('uncached', uncached, 1.05), buildRow('cache hit', cached, 1.0)]
   } finally {
     await manager.stop(2000)
     await pool.end()
@@ -64,16 +64,18 @@ export async function runBuildBench(databaseUrl: string): Promise<string[][]> {
   }
 }
 
-function row(name: string, samples: { gilgal: number[]; cli: number[] }, target: string): string[] {
+function buildRow(name: string, samples: { gilgal: number[]; cli: number[] }, maxRatio: number): BenchRow {
   const gilgal = summarize(samples.gilgal).p50
   const cli = summarize(samples.cli).p50
-  return [
-    `build ${name}, p50 ms (revision -> image, n=${RUNS})`,
-    fmt(gilgal, 0),
-    `docker build CLI ${fmt(cli, 0)}`,
-    fmt(gilgal / cli),
-    target,
-  ]
+  return row({
+    name: `build ${name}, p50, revision -> image (n=${RUNS})`,
+    value: gilgal,
+    unit: 'ms',
+    baseline: cli,
+    baselineName: 'docker build CLI',
+    target: `<= ${maxRatio.toFixed(2)}x`,
+    met: gilgal <= maxRatio * cli,
+  })
 }
 
 function deploymentController(pool: Pool, url: string, workRoot: string): ControllerManager {

@@ -19,7 +19,7 @@ import { startCaddy, type TestCaddy } from '../test/helpers/caddy.js'
 import { docker, followBuild } from '../test/helpers/docker.js'
 import { freePort } from '../test/helpers/net.js'
 import { get, sendTraffic } from '../test/helpers/traffic.js'
-import { fmt } from './api.js'
+import { row, type BenchRow } from './table.js'
 import { latencies, throughput } from './load.js'
 import { session, type Api } from './session.js'
 
@@ -29,7 +29,7 @@ const ROLLOUTS = 10
 const ROUNDS = 3
 const HOST = 'web--routed.localhost'
 
-export async function runRoutingBench(databaseUrl: string): Promise<string[][]> {
+export async function runRoutingBench(databaseUrl: string): Promise<BenchRow[]> {
   await buildNodeHttpImage()
   const caddy = await startCaddy()
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-routing-'))
@@ -85,7 +85,7 @@ spec:
 `
 
 /** Throughput and p99, through Caddy and direct, interleaved over a few rounds; medians of the rounds. */
-async function compare(caddy: TestCaddy, direct: { host: string; port: number }): Promise<string[][]> {
+async function compare(caddy: TestCaddy, direct: { host: string; port: number }): Promise<BenchRow[]> {
   const viaCaddy = { path: '/', headers: { host: HOST } }
   const plain = { path: '/' }
   const rps = { caddy: [] as number[], direct: [] as number[] }
@@ -99,25 +99,25 @@ async function compare(caddy: TestCaddy, direct: { host: string; port: number })
   const [caddyRps, directRps] = [median(rps.caddy), median(rps.direct)]
   const [caddyP99, directP99] = [median(p99.caddy), median(p99.direct)]
   return [
-    [
-      `requests/s through Caddy (20 connections, median of ${ROUNDS})`,
-      fmt(caddyRps, 0),
-      `direct to the container ${fmt(directRps, 0)}`,
-      fmt(caddyRps / directRps),
-      'reported',
-    ],
-    [
-      'p99 ms through Caddy (4 keep-alive clients)',
-      fmt(caddyP99),
-      `direct ${fmt(directP99)}`,
-      fmt(caddyP99 / directP99),
-      'reported',
-    ],
+    row({
+      name: `through Caddy, 20 connections (median of ${ROUNDS})`,
+      value: caddyRps,
+      unit: 'req/s',
+      baseline: directRps,
+      baselineName: 'direct to the container',
+    }),
+    row({
+      name: 'through Caddy, p99 (4 keep-alive clients)',
+      value: caddyP99,
+      unit: 'ms',
+      baseline: directP99,
+      baselineName: 'direct',
+    }),
   ]
 }
 
 /** 10 deploys one after the other, each waited for until Active, under a steady client. */
-async function rollouts(api: Api, server: RunningServer, caddy: TestCaddy): Promise<string[][]> {
+async function rollouts(api: Api, server: RunningServer, caddy: TestCaddy): Promise<BenchRow[]> {
   const traffic = sendTraffic(caddy.httpPort, HOST, 200)
   for (let i = 0; i < ROLLOUTS; i++) {
     const deployment = await api(
@@ -129,20 +129,18 @@ async function rollouts(api: Api, server: RunningServer, caddy: TestCaddy): Prom
   }
   const report = await traffic.stop()
   return [
-    [
-      `failed requests across ${ROLLOUTS} rollouts (${report.requests} sent, ${fmt(report.perSecond, 0)}/s)`,
-      String(report.failures),
-      '',
-      '',
-      '0',
-    ],
-    [
-      'requests resent after a reload closed their idle connection',
-      String(report.staleConnectionRetries),
-      '',
-      '',
-      'reported',
-    ],
+    row({
+      name: `failed requests across ${ROLLOUTS} rollouts (${report.requests} sent, ${report.perSecond.toFixed(0)}/s)`,
+      value: report.failures,
+      unit: '',
+      target: '0',
+      met: report.failures === 0,
+    }),
+    row({
+      name: 'requests resent after a reload closed their idle connection',
+      value: report.staleConnectionRetries,
+      unit: '',
+    }),
   ]
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every figure beside a baseline measured on this machine in this run (the machine
- * is shared and noisy, so ratios are what to compare). Not a test: it asserts nothing; it prints each
- * figure's target beside it.
+ * is shared and noisy, so ratios are what to compare), in one table (bench/table.ts). Not a test: it
+ * asserts nothing; it prints each figure's target beside it and whether it is met.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -16,11 +16,33 @@ import { runRolloutBench } from './rollout.js'
 import { runRoutingBench } from './routing.js'
 import { runWakeupBench } from './wakeup.js'
 import { runWatchBench } from './watch.js'
+import { printHeader, printRows, writeJson, type BenchRow } from './table.js'
 
 const log = createLogger('warn')
-const HEADER = ['figure', 'value', 'baseline (same run)', 'ratio', 'target']
+
+const PARTS: Record<string, (databaseUrl: string) => Promise<BenchRow[]>> = {
+  api: runApiBench,
+  wakeup: runWakeupBench,
+  build: runBuildBench,
+  rollout: runRolloutBench,
+  routing: runRoutingBench,
+  watch: runWatchBench,
+}
+
+/** `npm run bench [-- PART…] [--json FILE]`: every part, or those named. */
+function parseArguments(argv: string[]): { parts: string[]; json?: string } {
+  const json = argv.indexOf('--json')
+  const file = json >= 0 ? argv[json + 1] : undefined
+  if (json >= 0 && !file) throw new Error('--json needs a file name')
+  const names = argv.filter((_, i) => i !== json && i !== json + 1)
+  const unknown = names.filter((name) => !(name in PARTS))
+  if (unknown.length > 0)
+    throw new Error(`unknown part ${unknown.join(', ')}: ${Object.keys(PARTS).join(', ')}`)
+  return { parts: names.length > 0 ? names : Object.keys(PARTS), ...(file ? { json: file } : {}) }
+}
 
 async function main(): Promise<void> {
+  const { parts, json } = parseArguments(process.argv.slice(2))
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-'))
   await chmod(tempDir, 0o755)
   let embedded: EmbeddedDatabase | undefined
@@ -35,16 +57,16 @@ async function main(): Promise<void> {
     const pool = new pg.Pool({ connectionString: url.toString() })
     await migrate(pool, log)
     await pool.end()
-    const only = process.argv[2]
-    const rows = [
-      ...(only === undefined || only === 'api' ? await runApiBench(url.toString()) : []),
-      ...(only === undefined || only === 'wakeup' ? await runWakeupBench(url.toString()) : []),
-      ...(only === undefined || only === 'build' ? await runBuildBench(url.toString()) : []),
-      ...(only === undefined || only === 'rollout' ? await runRolloutBench(url.toString()) : []),
-      ...(only === undefined || only === 'routing' ? await runRoutingBench(url.toString()) : []),
-      ...(only === undefined || only === 'watch' ? await runWatchBench(url.toString()) : []),
-    ]
-    print([HEADER, ...rows])
+    const rows: BenchRow[] = []
+    printHeader()
+    for (const part of parts) {
+      const measured = await PARTS[part]!(url.toString())
+      printRows(measured) // as each part ends: a whole run takes minutes
+      rows.push(...measured)
+    }
+    const missed = rows.filter((r) => r.met === false)
+    console.log(`\n${rows.filter((r) => r.met).length} targets met, ${missed.length} not met`)
+    if (json) await writeJson(json, rows)
   } finally {
     await admin(adminUrl, `drop database if exists ${database} with (force)`)
     await embedded?.stop()
@@ -59,12 +81,7 @@ async function admin(url: string, sql: string): Promise<void> {
   await client.end()
 }
 
-function print(rows: string[][]): void {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '))
-}
-
 main().catch((error: unknown) => {
-  console.error(error)
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)
 })

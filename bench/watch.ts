@@ -18,7 +18,7 @@ import { parseSecretKeys } from '../src/config/secrets.js'
 import { createLogger } from '../src/log.js'
 import { writeEnvironmentStatus } from '../src/store/environments.js'
 import { createPool } from '../src/store/pool.js'
-import { fmt } from './api.js'
+import { row, type BenchRow } from './table.js'
 import { summarize } from './load.js'
 
 const WRITES = 500
@@ -26,7 +26,7 @@ const CHANGES = 50
 const WATCHERS = 500
 const log = createLogger('silent')
 
-export async function runWatchBench(databaseUrl: string): Promise<string[][]> {
+export async function runWatchBench(databaseUrl: string): Promise<BenchRow[]> {
   const pool = createPool(databaseUrl, log, 10)
   const hub = new WatchHub(databaseUrl, log)
   await hub.start()
@@ -38,37 +38,48 @@ export async function runWatchBench(databaseUrl: string): Promise<string[][]> {
     const watch = (id: string) => openWatch(`${base}/api/environments/${id}?watch=true`, token)
     const latency = await watchLatency(pool, environmentId, watch)
     const fanOut = await manyWatchers(pool, hub, environmentId, watch)
+    const noTriggers = { baseline: cost.baseline.p50, baselineName: 'no triggers' }
     return [
-      [
-        `status write, a change, p50 ms (n=${WRITES})`,
-        fmt(cost.change.p50, 3),
-        `no triggers ${fmt(cost.baseline.p50, 3)}`,
-        fmt(cost.change.p50 / cost.baseline.p50),
-        'reported',
-      ],
-      [
-        'status write, nothing changed, p50 ms',
-        fmt(cost.same.p50, 3),
-        `no triggers ${fmt(cost.baseline.p50, 3)}`,
-        fmt(cost.same.p50 / cost.baseline.p50),
-        '<= 1',
-      ],
-      [
-        `status write -> watcher event, p50 ms (n=${CHANGES})`,
-        fmt(latency.event.p50),
-        `the write ${fmt(latency.write.p50)}`,
-        `+${fmt(latency.event.p50 - latency.write.p50)} ms`,
-        '<= 100 ms',
-      ],
-      [
-        'status write -> watcher event, p99 ms',
-        fmt(latency.event.p99),
-        `the write ${fmt(latency.write.p99)}`,
-        '',
-        '<= 100 ms',
-      ],
-      [`${WATCHERS} watchers: reads per change`, fmt(fanOut.readsPerChange, 0), '', '', '1'],
-      [`${WATCHERS} watchers: write -> all have it, ms`, fmt(fanOut.allMs), '', '', 'reported'],
+      row({
+        name: `status write, a change, p50 (n=${WRITES})`,
+        value: cost.change.p50,
+        unit: 'ms',
+        ...noTriggers,
+      }),
+      row({
+        name: 'status write, nothing changed, p50',
+        value: cost.same.p50,
+        unit: 'ms',
+        ...noTriggers,
+        target: '<= 1x',
+        met: cost.same.p50 <= cost.baseline.p50,
+      }),
+      row({
+        name: `status write -> watcher event, p50 (n=${CHANGES})`,
+        value: latency.event.p50,
+        unit: 'ms',
+        baseline: latency.write.p50,
+        baselineName: 'the write',
+        target: '<= 100 ms',
+        met: latency.event.p50 <= 100,
+      }),
+      row({
+        name: 'status write -> watcher event, p99',
+        value: latency.event.p99,
+        unit: 'ms',
+        baseline: latency.write.p99,
+        baselineName: 'the write',
+        target: '<= 100 ms',
+        met: latency.event.p99 <= 100,
+      }),
+      row({
+        name: `${WATCHERS} watchers: reads per change`,
+        value: fanOut.readsPerChange,
+        unit: '',
+        target: '1',
+        met: fanOut.readsPerChange <= 1,
+      }),
+      row({ name: `${WATCHERS} watchers: write -> all have it`, value: fanOut.allMs, unit: 'ms' }),
     ]
   } finally {
     await app.close()
