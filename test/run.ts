@@ -7,8 +7,9 @@
  * 2. Provides PostgreSQL: DATABASE_URL if set, otherwise one embedded server for the whole run.
  * 3. Migrates a template database once; every test file clones its own from it (test/helpers/db.ts).
  * 4. Builds dist/ when CLI tests (test/cli/, test/e2e/cli-*) run: they drive the built `gilgal` command.
- * 5. Runs `node --import tsx --test` on the files (all of src/ and test/, or those named on the command
- *    line), in two groups (groupsOf), and exits with the worse code, after cleaning up.
+ * 5. Runs `node --import tsx --test` on the files (all of src/ and test/ but test/faults/, those named
+ *    on the command line, or with --faults the fault suite), in two groups (groupsOf), and exits with
+ *    the worse code, after cleaning up.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -29,10 +30,17 @@ const runId = randomBytes(4).toString('hex')
 
 async function main(): Promise<number> {
   const skipDocker = process.env.GILGAL_TEST_DOCKER === 'skip'
-  let files = process.argv.length > 2 ? process.argv.slice(2) : await findTestFiles(['src', 'test'])
+  // `--faults` (npm run test:faults): the fault suite, which restarts shared parts; never by default.
+  const named = process.argv.slice(2)
+  let files =
+    named[0] === '--faults'
+      ? await findTestFiles(['test/faults'])
+      : named.length > 0
+        ? named
+        : (await findTestFiles(['src', 'test'])).filter((file) => !file.startsWith(`test${path.sep}faults`))
   if (skipDocker) {
     console.warn('WARNING: GILGAL_TEST_DOCKER=skip: the Docker tests (test/e2e/) are NOT run.')
-    files = files.filter((file) => !file.startsWith('test/e2e/'))
+    files = files.filter((file) => !/^test\/(e2e|faults)\//.test(file))
   } else {
     const problem = await checkDockerEngine()
     if (problem) {
@@ -143,7 +151,8 @@ const BESIDE_OTHERS = new Set([
 function groupsOf(files: string[]): { files: string[]; concurrency: number }[] {
   const alone = (file: string) => {
     const relative = path.relative(process.cwd(), path.resolve(file))
-    return relative.startsWith(`test${path.sep}e2e${path.sep}`) && !BESIDE_OTHERS.has(relative)
+    const serial = ['e2e', 'faults'].some((dir) => relative.startsWith(`test${path.sep}${dir}${path.sep}`))
+    return serial && !BESIDE_OTHERS.has(relative)
   }
   const groups = [
     { files: files.filter((file) => !alone(file)), concurrency: 3 },

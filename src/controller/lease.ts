@@ -4,6 +4,7 @@ import type { Logger } from '../log.js'
 import type { Metrics } from '../metrics/registry.js'
 import {
   acquireLease,
+  msUntilLeaseExpires,
   isLeaseCurrent,
   openLeaseConnection,
   releaseLease,
@@ -13,6 +14,9 @@ import {
 import { FencedError, type Fence } from '../runtime/fence.js'
 import type { Pool } from '../store/pool.js'
 import { systemClock, type Clock } from './workqueue.js'
+
+// After the lease's expiry by the database's clock: the next campaign must find it expired.
+const CAMPAIGN_MARGIN_MS = 10
 
 export interface LeaderCallbacks {
   onStartedLeading(fence: Fence): void
@@ -49,6 +53,8 @@ export class LeaderElector {
   private readonly clock: Clock
   private epoch: number | undefined
   private tickTimer: unknown
+  /** When a campaign lost to a live lease: try again as it expires. */
+  private nextCampaignMs: number | undefined
   private watchdog: unknown
   private stopped = false
   private callbacks: LeaderCallbacks | undefined
@@ -110,7 +116,9 @@ export class LeaderElector {
   private tick(): Promise<void> {
     this.inFlight = this.attempt().finally(() => {
       this.inFlight = undefined
-      if (!this.stopped) this.tickTimer = this.clock.setTimeout(() => void this.tick(), this.renewMs)
+      const next = this.nextCampaignMs ?? this.renewMs
+      this.nextCampaignMs = undefined
+      if (!this.stopped) this.tickTimer = this.clock.setTimeout(() => void this.tick(), next)
     })
     return this.inFlight
   }
@@ -130,8 +138,16 @@ export class LeaderElector {
   }
 
   private async campaign(): Promise<void> {
-    const lease = await acquireLease(await this.connect(), this.name, this.holder, this.ttlMs)
-    if (!lease) return
+    const connection = await this.connect()
+    const lease = await acquireLease(connection, this.name, this.holder, this.ttlMs)
+    if (!lease) {
+      // A standby tries again the moment the lease it lost to expires, not up to a period later:
+      // a frozen leader is replaced within its lease, plus a round trip.
+      const expiresInMs = await msUntilLeaseExpires(connection, this.name)
+      if (expiresInMs !== undefined)
+        this.nextCampaignMs = Math.min(this.renewMs, expiresInMs + CAMPAIGN_MARGIN_MS)
+      return
+    }
     this.epoch = lease.epoch
     if (this.stopped) return // stop() is waiting for this attempt, and releases the lease
     this.armWatchdog()

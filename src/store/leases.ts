@@ -69,6 +69,18 @@ export async function renewLease(
   return rows[0] && toLease(rows[0])
 }
 
+/** How long until the lease expires, by the database's clock (0 if it has; undefined if there is none). */
+export async function msUntilLeaseExpires(db: Connection, name: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ ms: number }>(
+    prepared(
+      `select greatest(0, extract(epoch from expires_at - now()) * 1000)::float8 as ms
+         from controller_leases where name = $1`,
+      [name],
+    ),
+  )
+  return rows[0]?.ms
+}
+
 /** True while `holder` holds the lease under `epoch` and it has not expired (the fencing check). */
 export async function isLeaseCurrent(
   db: Connection,
