@@ -7,7 +7,7 @@
  *   with a 0.5 s probe interval; beside it, the same kill and `docker start` by the CLI.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -15,16 +15,15 @@ import { promisify } from 'node:util'
 import { parseConfig } from '../src/config/index.js'
 import { createLogger } from '../src/log.js'
 import { startServer, type RunningServer } from '../src/main.js'
-import { ensureLocalBaseImages, LOCAL_BASE } from '../test/helpers/base-images.js'
-import { docker, followBuild } from '../test/helpers/docker.js'
+import { docker } from '../test/helpers/docker.js'
 import { freePort } from '../test/helpers/net.js'
+import { buildHttpImage, IMAGE, ok } from './http-app.js'
 import { row, type BenchRow } from './table.js'
 import { summarize } from './load.js'
 import { session, type Api } from './session.js'
 
 const APPLY_RUNS = 5
 const KILL_RUNS = 20
-const IMAGE = 'gilgal-bench/http:1'
 const run = promisify(execFile)
 
 export async function runRolloutBench(databaseUrl: string): Promise<BenchRow[]> {
@@ -198,30 +197,4 @@ async function cliKillToHealthy() {
     samples.push(performance.now() - killedAt)
   }
   return summarize(samples)
-}
-
-async function ok(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
-    await response.body?.cancel()
-    return response.ok
-  } catch {
-    return false
-  }
-}
-
-/** A busybox httpd answering "bench", on the locally made busybox base; it stops at once on SIGTERM. */
-async function buildHttpImage(): Promise<void> {
-  await ensureLocalBaseImages()
-  const context = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-image-'))
-  await writeFile(
-    path.join(context, 'Dockerfile'),
-    [
-      `FROM ${LOCAL_BASE.busybox}`,
-      'RUN mkdir /www && echo bench > /www/index.html',
-      `CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]`,
-    ].join('\n'),
-  )
-  await followBuild(await docker.buildImage({ context, src: ['Dockerfile'] }, { t: IMAGE, rm: true }))
-  await rm(context, { recursive: true, force: true })
 }

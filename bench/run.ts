@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embed
 import { migrate } from '../src/store/migrate.js'
 import { runApiBench } from './api.js'
 import { runBuildBench } from './build.js'
+import { runBurstBench } from './burst.js'
 import { runRolloutBench } from './rollout.js'
 import { runRoutingBench } from './routing.js'
 import { runWakeupBench } from './wakeup.js'
@@ -25,6 +26,7 @@ const PARTS: Record<string, (databaseUrl: string) => Promise<BenchRow[]>> = {
   wakeup: runWakeupBench,
   build: runBuildBench,
   rollout: runRolloutBench,
+  burst: runBurstBench,
   routing: runRoutingBench,
   watch: runWatchBench,
 }
