@@ -45,6 +45,8 @@ export interface ObservedContainer {
   /** Docker is restarting it (its restart policy, with backoff): not ours to start. */
   restarting: boolean
   restartCount: number
+  /** When it last started (ms since the epoch), if it ever did. */
+  startedAt: number | undefined
   exitCode: number
   verdict: Verdict
   lastProbeError: string | undefined
@@ -74,3 +76,21 @@ export const STARTING_REQUEUE_MS = 100
 
 /** Restarts after which a container counts as crash-looping. */
 export const CRASH_LOOP_RESTARTS = 3
+
+/**
+ * Running this long since its last start, a container that crash-looped is out of the loop (Docker
+ * itself resets its restart backoff after 10 s): its lifetime restart count no longer says CrashLoop.
+ */
+export const CRASH_LOOP_RECOVERED_MS = 30_000
+
+/**
+ * How soon to look again at a crash loop with nothing to do: Docker restarts the container with its
+ * own backoff, and each start and death is an event that wakes the reconciler anyway.
+ */
+export const CRASH_LOOP_RECHECK_MS = 5_000
+
+export function isCrashLooping(container: ObservedContainer, now: number): boolean {
+  if (container.restartCount < CRASH_LOOP_RESTARTS) return false
+  const { running, startedAt } = container
+  return !(running && startedAt !== undefined && now - startedAt >= CRASH_LOOP_RECOVERED_MS)
+}

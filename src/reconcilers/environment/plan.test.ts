@@ -2,6 +2,7 @@ import type { DeploymentPhase } from '../../model/phases.js'
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
+import { CRASH_LOOP_RECHECK_MS, CRASH_LOOP_RECOVERED_MS } from './model.js'
 import { planEnvironment } from './plan.js'
 
 const T0 = Date.parse('2026-11-25T12:00:00Z')
@@ -42,6 +43,7 @@ function container(
     running: true,
     restarting: false,
     restartCount: 0,
+    startedAt: undefined,
     exitCode: 0,
     verdict: 'healthy',
     lastProbeError: undefined,
@@ -196,6 +198,17 @@ describe('environment planner', () => {
     )
     assert.deepEqual(looping.actions, [], 'Docker is restarting it, with its own backoff')
     assert.deepEqual([looping.status.phase, looping.status.reason], ['Degraded', 'CrashLoop'])
+    assert.equal(looping.requeueAfterMs, CRASH_LOOP_RECHECK_MS, 'no hot loop: Docker events wake it')
+  })
+
+  test('a container that crash-looped and has now run 30 s is out of the loop: Available, settled', () => {
+    const revisions = [revision(1, 'Active')]
+    const lastStart = (ago: number) => container('r1', 0, { restartCount: 5, startedAt: T0 - ago })
+    const recovering = planEnvironment(env(), revisions, [lastStart(CRASH_LOOP_RECOVERED_MS - 1)], T0)
+    assert.equal(recovering.status.reason, 'CrashLoop', 'not yet')
+    const recovered = planEnvironment(env(), revisions, [lastStart(CRASH_LOOP_RECOVERED_MS)], T0)
+    assert.deepEqual([recovered.status.phase, recovered.status.reason], ['Available', undefined])
+    assert.equal(recovered.requeueAfterMs, undefined)
   })
 
   test('cancelling a deploying revision removes its containers and leaves the active one serving', () => {

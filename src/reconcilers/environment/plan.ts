@@ -1,5 +1,6 @@
 import {
-  CRASH_LOOP_RESTARTS,
+  CRASH_LOOP_RECHECK_MS,
+  isCrashLooping,
   STARTING_REQUEUE_MS,
   type Action,
   type EnvironmentView,
@@ -116,7 +117,7 @@ function planSteady(
     .filter((c) => !keep.has(c.deploymentId) && !bridge.includes(c))
     .map((c) => ({ type: 'remove', containerId: c.id }))
   actions.push(...replicaActions(active.id, mine, env.replicas))
-  const crashLooping = mine.some((c) => c.restartCount >= CRASH_LOOP_RESTARTS)
+  const crashLooping = mine.some((c) => isCrashLooping(c, now))
   // The newest revision failed and this one serves instead: Degraded until the user deploys again.
   const newest = revisions[0]
   const rolledBack = newest?.phase === 'Failed' && newest.status.rolledBack === true
@@ -134,7 +135,7 @@ function planSteady(
   return {
     actions,
     status,
-    requeueAfterMs: settled ? undefined : baking ? bakeEnds - now : STARTING_REQUEUE_MS,
+    requeueAfterMs: settled ? undefined : baking ? bakeEnds - now : nextLook(crashLooping, actions),
   }
 }
 
@@ -173,4 +174,9 @@ function rollBackBake(
     requeueAfterMs: 500,
     outcome: { type: 'RolledBack', deploymentId: failed.id, reason },
   }
+}
+
+/** A crash loop with nothing to do waits for Docker's events; anything else is looked at again soon. */
+function nextLook(crashLooping: boolean, actions: Action[]): number {
+  return crashLooping && actions.length === 0 ? CRASH_LOOP_RECHECK_MS : STARTING_REQUEUE_MS
 }

@@ -134,6 +134,7 @@ async function observe(
       running: details.running,
       restarting: details.status === 'restarting',
       restartCount: details.restartCount,
+      startedAt: details.startedAt ? Date.parse(details.startedAt) : undefined,
       exitCode: details.exitCode,
       verdict,
       lastProbeError: lastError,

@@ -11,6 +11,7 @@ const container = (id: string, overrides: Partial<ObservedContainer> = {}): Obse
   running: true,
   restarting: false,
   restartCount: 0,
+  startedAt: undefined,
   exitCode: 0,
   verdict: 'healthy',
   lastProbeError: undefined,
