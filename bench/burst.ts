@@ -5,18 +5,12 @@
  * answers. The process's CPU seconds over the burst are reported (API and controller together).
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { parseConfig } from '../src/config/index.js'
-import { createLogger } from '../src/log.js'
-import { startServer, type RunningServer } from '../src/main.js'
-import { removeInstanceObjects } from '../test/helpers/docker.js'
+import type { RunningServer } from '../src/main.js'
 import { freePort } from '../test/helpers/net.js'
 import { buildHttpImage, IMAGE, ok } from './http-app.js'
-import { session } from './session.js'
+import { startProduct } from './product.js'
 import { row, type BenchRow } from './table.js'
 
 const COUNT = 100
@@ -25,24 +19,13 @@ const run = promisify(execFile)
 
 export async function runBurstBench(databaseUrl: string): Promise<BenchRow[]> {
   await buildHttpImage()
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-burst-'))
-  const port = await freePort()
-  const env = {
-    DATABASE_URL: databaseUrl,
-    PORT: String(port),
-    GILGAL_DATA_DIR: dataDir,
-    GILGAL_INSTANCE: INSTANCE,
-    GILGAL_MAX_ENVIRONMENTS: String(COUNT),
-    GILGAL_MAX_REPLICAS: String(COUNT),
-    GILGAL_MAX_BUILDS: String(COUNT), // each new environment's first revision counts as queued
-    LOG_LEVEL: 'silent',
-  }
-  const server = await startServer(parseConfig(env), createLogger('silent'), (error) => {
-    throw error
+  // Each new environment's first revision counts as queued: the quotas must let 100 through.
+  const quotas = { GILGAL_MAX_ENVIRONMENTS: String(COUNT), GILGAL_MAX_REPLICAS: String(COUNT) }
+  const { server, api, stop } = await startProduct(databaseUrl, INSTANCE, {
+    ...quotas,
+    GILGAL_MAX_BUILDS: String(COUNT),
   })
   try {
-    while (!server.controller?.elector.isLeader) await delay(50)
-    const api = await session(port, 'bench-burst')
     const cpuBefore = process.cpuUsage()
     const started = performance.now()
     await api('POST', '/api/apply', manifest(), 'application/yaml')
@@ -67,9 +50,7 @@ export async function runBurstBench(databaseUrl: string): Promise<BenchRow[]> {
       }),
     ]
   } finally {
-    await server.stop()
-    await removeInstanceObjects(INSTANCE)
-    await rm(dataDir, { recursive: true, force: true })
+    await stop()
   }
 }
 

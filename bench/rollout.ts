@@ -7,20 +7,16 @@
  *   with a 0.5 s probe interval; beside it, the same kill and `docker start` by the CLI.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { parseConfig } from '../src/config/index.js'
-import { createLogger } from '../src/log.js'
-import { startServer, type RunningServer } from '../src/main.js'
+import type { RunningServer } from '../src/main.js'
 import { docker } from '../test/helpers/docker.js'
 import { freePort } from '../test/helpers/net.js'
 import { buildHttpImage, IMAGE, ok } from './http-app.js'
 import { row, type BenchRow } from './table.js'
 import { summarize } from './load.js'
-import { session, type Api } from './session.js'
+import { startProduct } from './product.js'
+import type { Api } from './session.js'
 
 const APPLY_RUNS = 5
 const KILL_RUNS = 20
@@ -28,21 +24,8 @@ const run = promisify(execFile)
 
 export async function runRolloutBench(databaseUrl: string): Promise<BenchRow[]> {
   await buildHttpImage()
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-rollout-'))
-  const port = await freePort()
-  const env = {
-    DATABASE_URL: databaseUrl,
-    PORT: String(port),
-    GILGAL_DATA_DIR: dataDir,
-    GILGAL_INSTANCE: 'bench',
-    LOG_LEVEL: 'silent',
-  }
-  const server = await startServer(parseConfig(env), createLogger('silent'), (error) => {
-    throw error
-  })
+  const { server, api, stop } = await startProduct(databaseUrl, 'bench')
   try {
-    while (!server.controller?.elector.isLeader) await delay(50)
-    const api = await session(port, 'bench-rollout')
     const apply: number[] = []
     const cli: number[] = []
     for (let i = 0; i < APPLY_RUNS; i++) {
@@ -82,16 +65,8 @@ export async function runRolloutBench(databaseUrl: string): Promise<BenchRow[]> 
       }),
     ]
   } finally {
-    await server.stop()
-    for (const c of await docker.listContainers({
-      all: true,
-      filters: { label: ['dev.gilgal.instance=bench'] },
-    }))
-      await docker.getContainer(c.Id).remove({ force: true })
-    for (const n of await docker.listNetworks({ filters: { label: ['dev.gilgal.instance=bench'] } }))
-      await docker.getNetwork(n.Id).remove()
+    await stop()
     await docker.getImage(IMAGE).remove({ force: true })
-    await rm(dataDir, { recursive: true, force: true })
   }
 }
 

@@ -11,17 +11,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { parseConfig } from '../src/config/index.js'
-import { createLogger } from '../src/log.js'
-import { startServer, type RunningServer } from '../src/main.js'
+import type { RunningServer } from '../src/main.js'
 import { ensureLocalBaseImages, LOCAL_BASE } from '../test/helpers/base-images.js'
 import { startCaddy, type TestCaddy } from '../test/helpers/caddy.js'
 import { docker, followBuild } from '../test/helpers/docker.js'
-import { freePort } from '../test/helpers/net.js'
 import { get, sendTraffic } from '../test/helpers/traffic.js'
 import { row, type BenchRow } from './table.js'
 import { latencies, throughput } from './load.js'
-import { session, type Api } from './session.js'
+import { startProduct } from './product.js'
+import type { Api } from './session.js'
 
 const IMAGE = 'gilgal-bench/node-http:1'
 const INSTANCE = 'bench-routing'
@@ -32,41 +30,20 @@ const HOST = 'web--routed.localhost'
 export async function runRoutingBench(databaseUrl: string): Promise<BenchRow[]> {
   await buildNodeHttpImage()
   const caddy = await startCaddy()
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-routing-'))
-  const port = await freePort()
-  const env = {
-    DATABASE_URL: databaseUrl,
-    PORT: String(port),
-    GILGAL_DATA_DIR: dataDir,
-    GILGAL_INSTANCE: INSTANCE,
+  const { server, api, stop } = await startProduct(databaseUrl, INSTANCE, {
     GILGAL_CADDY_ADMIN_URL: caddy.adminUrl,
     GILGAL_HTTP_PORT: String(caddy.httpPort),
     GILGAL_HTTPS_PORT: String(caddy.httpsPort),
-    LOG_LEVEL: 'silent',
-  }
-  const server = await startServer(parseConfig(env), createLogger('silent'), (error) => {
-    throw error
   })
   try {
-    while (!server.controller?.elector.isLeader) await delay(50)
-    const api = await session(port, 'routing')
     await api('POST', '/api/apply', MANIFEST, 'application/yaml')
     const direct = await waitForUpstream(server, caddy)
     return [...(await compare(caddy, direct)), ...(await rollouts(api, server, caddy))]
   } finally {
-    await server.stop()
+    await stop()
     await caddy.stop()
-    await removeBenchObjects(dataDir)
+    await docker.getImage(IMAGE).remove({ force: true })
   }
-}
-
-async function removeBenchObjects(dataDir: string): Promise<void> {
-  const filters = { label: [`dev.gilgal.instance=${INSTANCE}`] }
-  for (const c of await docker.listContainers({ all: true, filters }))
-    await docker.getContainer(c.Id).remove({ force: true })
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
-  await docker.getImage(IMAGE).remove({ force: true })
-  await rm(dataDir, { recursive: true, force: true })
 }
 
 const MANIFEST = `apiVersion: gilgal.dev/v1
