@@ -53,7 +53,9 @@ export async function startTestController(
     metrics,
     resyncSeconds: 3600,
     runtime,
-    lease: { ttlMs: 3000, renewMs: 500 },
+    // No test of this helper waits for a takeover; a short lease was lost on a loaded CI machine
+    // (a renewal 2.5 s late) and the rollout under test stalled while leadership came back.
+    lease: { ttlMs: 15_000, renewMs: 3000 },
     onFatal: (error) => {
       throw error
     },

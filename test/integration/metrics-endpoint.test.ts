@@ -39,7 +39,8 @@ describe('/metrics of a running Gilgal (API and controller in one process)', () 
       resyncSeconds: 3600,
       buildReconcilers: () => reconcilers,
       onFatal: (error) => assert.fail(`listener gave up: ${error.message}`),
-      lease: { ttlMs: 3000, renewMs: 500 },
+      // Long enough that a loaded machine does not lose it between the reconcile and the scrape.
+      lease: { ttlMs: 15_000, renewMs: 3000 },
     })
     await manager.start()
     // A write through the API that the controller reconciles fills the API, queue and reconcile series.
