@@ -27,14 +27,21 @@ const TIMEOUT_MS = 10_000
  */
 export function createCaddyAdmin(adminUrl: string): ProxyAdmin {
   const base = adminUrl.replace(/\/+$/, '')
+  const send = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    })
   async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     let response: Response
     try {
-      response = await fetch(`${base}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+      // Caddy closes its admin connections when a load replaces its config: a kept-alive socket
+      // reused just then fails before any answer. Both calls are idempotent, so one retry is safe.
+      response = await send(method, path, body).catch((error: unknown) => {
+        if (!isClosedSocket(error)) throw error
+        return send(method, path, body)
       })
     } catch (error) {
       throw new CaddyError(`Caddy's admin API at ${base} does not answer (${describe(error)})`, {
@@ -71,4 +78,10 @@ function caddyMessage(text: string): string {
 function describe(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
   return cause instanceof Error ? cause.message : String(cause)
+}
+
+/** A kept-alive connection the other side had closed: nothing was answered, so nothing was done twice. */
+function isClosedSocket(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } }).cause
+  return cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET'
 }
