@@ -12,6 +12,10 @@ export async function withTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect()
   let broken: Error | undefined
+  // pg-pool listens for errors on idle clients only: a checked-out one whose server goes away
+  // between statements (a restart) would emit 'error' to nobody and crash the process.
+  const onLost = (error: Error) => (broken = error)
+  client.on('error', onLost)
   try {
     await client.query('begin')
     const result = await work(client)
@@ -22,6 +26,7 @@ export async function withTransaction<T>(
     await client.query('rollback').catch((rollbackError: Error) => (broken = rollbackError))
     throw error
   } finally {
+    client.removeListener('error', onLost)
     client.release(broken)
   }
 }
