@@ -73,6 +73,17 @@ export class RateLimitedError extends GilgalError {
   }
 }
 
+/** The database cannot be reached just now: answered 503 with `Retry-After`, safe to retry. */
+export class UnavailableError extends GilgalError {
+  readonly retryAfterSeconds = 2
+  constructor(options?: { cause?: unknown }) {
+    super('GILGAL_UNAVAILABLE', 503, 'Service unavailable', 'the database is unreachable; try again', {
+      ...options,
+      expose: true,
+    })
+  }
+}
+
 /** Refused configuration: the process prints the message as one line and exits. */
 export class ConfigError extends GilgalError {
   constructor(message: string) {

@@ -46,6 +46,22 @@ test('/readyz is 503 when the database does not answer', async () => {
   }
 })
 
+test('a write while the database is unreachable answers a retryable 503 with Retry-After', async () => {
+  const deadPool = createPool(`postgres://nobody:x@127.0.0.1:${await freePort()}/none`, testLog, 1)
+  const deadApp = await buildTestApp(deadPool)
+  try {
+    const payload = { email: 'late@example.com', username: 'late', password: 'correct horse battery' }
+    const response = await deadApp.inject({ method: 'POST', url: '/api/auth/register', payload })
+    assert.equal(response.statusCode, 503, response.body)
+    assert.equal(response.headers['retry-after'], '2')
+    assert.equal(response.json().code, 'GILGAL_UNAVAILABLE')
+    assert.doesNotMatch(response.body, /ECONNREFUSED|127\.0\.0\.1/, 'no internals in the answer')
+  } finally {
+    await deadApp.close()
+    await deadPool.end()
+  }
+})
+
 test('/version reports the version, commit and node', async () => {
   const response = await app.inject({ method: 'GET', url: '/version' })
   assert.deepEqual(response.json(), testVersion)

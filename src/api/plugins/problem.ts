@@ -6,7 +6,14 @@ import type {
   FastifyRequest,
   FastifySchemaValidationError,
 } from 'fastify'
-import { GilgalError, RateLimitedError, ValidationError, type FieldError } from '../../errors.js'
+import {
+  GilgalError,
+  RateLimitedError,
+  UnavailableError,
+  ValidationError,
+  type FieldError,
+} from '../../errors.js'
+import { isDatabaseUnavailable } from '../../store/errors.js'
 
 interface Problem {
   type: string
@@ -25,14 +32,18 @@ const MAX_DETAIL = 2000
 
 /**
  * The one error handler (RFC 9457 problem+json). Our errors carry their status and code; Fastify's
- * schema validation becomes 400 with one entry per field; anything else is a 500 whose details are
- * logged, never sent.
+ * schema validation becomes 400 with one entry per field; a database that cannot be reached is a
+ * 503 with `Retry-After`; anything else is a 500 whose details are logged, never sent.
  */
 export function registerProblemHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const problem = capped(toProblem(error, request))
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
-    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds))
+  app.setErrorHandler((thrown: FastifyError, request, reply) => {
+    // A lost database is the client's to retry (503), not an internal error to hide (500).
+    const error = isDatabaseUnavailable(thrown) ? new UnavailableError({ cause: thrown }) : thrown
+    const problem = capped(toProblem(error as FastifyError, request))
+    if (error instanceof UnavailableError) request.log.warn({ err: thrown }, 'database unavailable')
+    else if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    if (error instanceof RateLimitedError || error instanceof UnavailableError)
+      reply.header('retry-after', String(error.retryAfterSeconds))
     return sendProblem(reply, problem)
   })
   app.setNotFoundHandler((request, reply) =>
