@@ -47,7 +47,7 @@ const PROBLEM_DESCRIPTIONS: Record<string, string> = {
   413: 'The body, or one of its documents, is too large.',
   422: 'Well-formed but refused (a spec, a manifest, a password): `errors` names each field.',
   429: 'Too many requests: wait for Retry-After seconds.',
-  503: 'A dependency is unavailable (e.g. no Docker engine to read logs from).',
+  503: 'A dependency is unavailable: the database (any operation may answer so; retry after Retry-After seconds, code GILGAL_UNAVAILABLE), or the Docker engine logs are read from.',
 }
 
 const WATCH_DESCRIPTION =
