@@ -10,7 +10,10 @@ import { latencies, send, throughput, type Call } from './load.js'
 import { row, type BenchRow } from './table.js'
 
 export async function runApiBench(databaseUrl: string): Promise<BenchRow[]> {
-  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', databaseUrl], {
+  // GILGAL_BENCH_PROFILE=DIR: the API process writes a V8 CPU profile there (what the closing note cites).
+  const profile = process.env.GILGAL_BENCH_PROFILE
+  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []
+  const server = spawn(process.execPath, [...flags, '--import', 'tsx', 'bench/server.ts', databaseUrl], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   try {
@@ -73,6 +76,9 @@ async function measure(ports: { api: number; bare: number }): Promise<BenchRow[]
   const name = 'GET environments, authenticated (50 connections)'
   rows.push(row({ name, value: list, unit: 'req/s', baseline: bare, baselineName: 'bare Fastify' }))
   const oneQuery = await throughput(ports.bare, { path: '/one-query' })
+  const parts = `?user=${session.user.id}&project=${project.metadata.id}`
+  const listQuery = await throughput(ports.bare, { path: `/list-query${parts}` })
+  const presented = await throughput(ports.bare, { path: `/list-presented${parts}` })
   rows.push(
     row({
       name,
@@ -84,6 +90,14 @@ async function measure(ports: { api: number; bare: number }): Promise<BenchRow[]
       met: list >= 0.6 * oneQuery,
     }),
   )
+  // Where the gap goes: each step adds one part of the route, measured alone.
+  const steps = [
+    ['the list query (bare Fastify)', listQuery, 'Fastify + 1 query', oneQuery],
+    ['+ presenting and the response schema', presented, 'the list query', listQuery],
+    ['+ auth and the API hooks (= the API)', list, 'presenting too', presented],
+  ] as const
+  for (const [step, value, baselineName, baseline] of steps)
+    rows.push(row({ name: `GET environments, ${step}`, value, unit: 'req/s', baseline, baselineName }))
 
   // 2. Apply of one environment at 50 concurrent, from 50 users, vs /health at 50 concurrent. (One
   // user's writes pass their quota check one at a time, and 120 a minute at most by default: 50 of

@@ -10,6 +10,9 @@ import { parseConfig } from '../src/config/index.js'
 import { parseSecretKeys } from '../src/config/secrets.js'
 import { createLogger } from '../src/log.js'
 import { createPool } from '../src/store/pool.js'
+import { presentEnvironment } from '../src/api/present.js'
+import { environmentResource, listOf } from '../src/api/schemas.js'
+import { listEnvironments } from '../src/store/environments.js'
 
 const log = createLogger('silent')
 const pool = createPool(process.argv[2]!, log, 20)
@@ -35,6 +38,19 @@ const bare = Fastify()
 bare.get('/hello', async () => ({ hello: 'world' }))
 // The ceiling of any route that makes one PostgreSQL round trip on this machine.
 bare.get('/one-query', async () => (await pool.query('select 1 as one')).rows[0])
+// The list route's parts without the API around it (auth, hooks): its query, then its answer's
+// serialisation, so the gap between one query and the API shows where it goes.
+type ListQuery = { Querystring: { user: string; project: string } }
+const page = (query: ListQuery['Querystring']) => listEnvironments(pool, query.user, query.project, 20)
+bare.get<ListQuery>('/list-query', async (request) => page(request.query))
+bare.get<ListQuery>(
+  '/list-presented',
+  { schema: { response: { 200: listOf(environmentResource) } } },
+  async (request) => {
+    const { items, nextCursor } = (await page(request.query))!
+    return { items: items.map(presentEnvironment), nextCursor }
+  },
+)
 await app.listen({ port: 0, host: '127.0.0.1' })
 await bare.listen({ port: 0, host: '127.0.0.1' })
 const port = (server: typeof bare) => (server.server.address() as { port: number }).port
