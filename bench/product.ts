@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseConfig } from '../src/config/index.js'
-import { createLogger } from '../src/log.js'
+import { createLogger, type Logger } from '../src/log.js'
 import { startServer, type RunningServer } from '../src/main.js'
 import { removeInstanceObjects } from '../test/helpers/docker.js'
 import { freePort } from '../test/helpers/net.js'
@@ -23,6 +23,7 @@ export async function startProduct(
   databaseUrl: string,
   instance: string,
   extraEnv: Record<string, string> = {},
+  log: Logger = createLogger('silent'),
 ): Promise<Product> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), `gilgal-${instance}-`))
   const port = await freePort()
@@ -34,7 +35,7 @@ export async function startProduct(
     LOG_LEVEL: 'silent',
     ...extraEnv,
   }
-  const server = await startServer(parseConfig(env), createLogger('silent'), (error) => {
+  const server = await startServer(parseConfig(env), log, (error) => {
     throw error
   })
   const stop = async () => {

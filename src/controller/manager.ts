@@ -164,7 +164,11 @@ export class ControllerManager {
     const enqueue = (other: ObjectKey) => this.enqueue(other)
     try {
       const reconciler = reconcilers[parsed.kind]
-      return reconciler ? await reconciler.reconcile(parsed, signal, { reconcileId, log, enqueue }) : {}
+      const result = reconciler
+        ? await reconciler.reconcile(parsed, signal, { reconcileId, log, enqueue })
+        : {}
+      log.debug('reconcile finished')
+      return result
     } catch (error) {
       if (!(error instanceof FencedError)) log.warn({ err: error }, 'reconcile failed')
       throw error
