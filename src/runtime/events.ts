@@ -48,6 +48,9 @@ export async function watchContainerEvents(
     if (event) onEvent(event)
   })
   lines.on('close', () => end())
+  // readline re-emits its input's errors (a daemon that stops mid-stream: "aborted"): unheard, the
+  // Interface's 'error' would crash the process instead of ending the stream, to be re-opened.
+  lines.on('error', (error: Error) => end(error))
   stream.on('error', (error: Error) => end(error))
   return () => {
     ended = true
