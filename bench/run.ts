@@ -3,32 +3,28 @@
  * is shared and noisy, so ratios are what to compare), in one table (bench/table.ts). Not a test: it
  * asserts nothing; it prints each figure's target beside it and whether it is met.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
-import pg from 'pg'
-import { createLogger } from '../src/log.js'
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embedded.js'
-import { migrate } from '../src/store/migrate.js'
 import { runApiBench } from './api.js'
 import { runBuildBench } from './build.js'
 import { runBurstBench } from './burst.js'
+import { withDatabase, withPostgres } from './database.js'
+import { runIdleBench } from './idle.js'
 import { runRolloutBench } from './rollout.js'
 import { runRoutingBench } from './routing.js'
+import { runTimelineBench } from './timeline.js'
 import { runWakeupBench } from './wakeup.js'
 import { runWatchBench } from './watch.js'
 import { printHeader, printRows, writeJson, type BenchRow } from './table.js'
-
-const log = createLogger('warn')
 
 const PARTS: Record<string, (databaseUrl: string) => Promise<BenchRow[]>> = {
   api: runApiBench,
   wakeup: runWakeupBench,
   build: runBuildBench,
   rollout: runRolloutBench,
+  timeline: runTimelineBench,
   burst: runBurstBench,
   routing: runRoutingBench,
   watch: runWatchBench,
+  idle: runIdleBench,
 }
 
 /** `npm run bench [-- PART…] [--json FILE]`: every part, or those named. */
@@ -45,57 +41,18 @@ function parseArguments(argv: string[]): { parts: string[]; json?: string } {
 
 async function main(): Promise<void> {
   const { parts, json } = parseArguments(process.argv.slice(2))
-  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-bench-'))
-  await chmod(tempDir, 0o755)
-  let embedded: EmbeddedDatabase | undefined
-  const adminUrl =
-    process.env.DATABASE_URL ??
-    (embedded = await startEmbeddedPostgres({ dir: path.join(tempDir, 'pg'), port: 54391, log })).adminUrl
-  try {
+  await withPostgres(async (adminUrl) => {
     const rows: BenchRow[] = []
     printHeader()
     for (const part of parts) {
-      const measured = await inDatabaseOfItsOwn(adminUrl, part, (url) => PARTS[part]!(url))
+      const measured = await withDatabase(adminUrl, `bench_${part}`, (url) => PARTS[part]!(url))
       printRows(measured) // as each part ends: a whole run takes minutes
       rows.push(...measured)
     }
     const missed = rows.filter((r) => r.met === false)
     console.log(`\n${rows.filter((r) => r.met).length} targets met, ${missed.length} not met`)
     if (json) await writeJson(json, rows)
-  } finally {
-    await embedded?.stop()
-    await rm(tempDir, { recursive: true, force: true })
-  }
-}
-
-/**
- * Each part gets a migrated database of its own: what one part leaves behind (a thousand revisions,
- * builds of a repository since deleted) must not be work for the next part's controller.
- */
-async function inDatabaseOfItsOwn<T>(
-  adminUrl: string,
-  part: string,
-  run: (url: string) => Promise<T>,
-): Promise<T> {
-  const database = `gilgal_bench_${process.pid}_${part}`
-  await admin(adminUrl, `create database ${database}`)
-  const url = new URL(adminUrl)
-  url.pathname = `/${database}`
-  try {
-    const pool = new pg.Pool({ connectionString: url.toString() })
-    await migrate(pool, log)
-    await pool.end()
-    return await run(url.toString())
-  } finally {
-    await admin(adminUrl, `drop database if exists ${database} with (force)`)
-  }
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  await client.query(sql)
-  await client.end()
+  })
 }
 
 main().catch((error: unknown) => {

@@ -6,14 +6,8 @@
  * invariants must hold within a deadline (bench/soak-check.ts); the process's memory growth over the
  * run is reported. Exit code 0 when every invariant holds, 1 when one does not, 2 for a bad command line.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
-import pg from 'pg'
-import { createLogger } from '../src/log.js'
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/store/embedded.js'
-import { freePort } from '../test/helpers/net.js'
+import { withDatabase, withPostgres } from './database.js'
 import { buildHttpImage } from './http-app.js'
 import { startProduct, type Product } from './product.js'
 import { killAtRandom, MemorySampler, memoryReport, type KillStats } from './soak-chaos.js'
@@ -38,7 +32,6 @@ const SAMPLE_MS = 10_000
 const PROGRESS_MS = 60_000
 const FIRST_ROLLOUT_SECONDS = 180
 const CONVERGE_SECONDS = 120
-const log = createLogger('warn')
 
 async function main(): Promise<void> {
   const options = parseSoakArguments(process.argv.slice(2))
@@ -51,14 +44,16 @@ async function main(): Promise<void> {
   })
   console.log(`soak: ${options.minutes} min, ${ENVIRONMENT_COUNT} environments, seed ${options.seed}`)
   await buildHttpImage()
-  const passed = await withDatabase(async (url) => {
-    const product = await startProduct(url, INSTANCE, QUOTAS)
-    try {
-      return await soak(product, options, interrupt.signal)
-    } finally {
-      await product.stop() // removes the instance's containers, network and data dir
-    }
-  })
+  const passed = await withPostgres((adminUrl) =>
+    withDatabase(adminUrl, 'soak', async (url) => {
+      const product = await startProduct(url, INSTANCE, QUOTAS)
+      try {
+        return await soak(product, options, interrupt.signal)
+      } finally {
+        await product.stop() // removes the instance's containers, network and data dir
+      }
+    }),
+  )
   process.exitCode = passed ? 0 : 1
 }
 
@@ -160,42 +155,6 @@ function printProgress(tally: Tally, kills: KillStats, memory: MemorySampler): v
       `${tally.failureCount} failed answers, ` +
       `RSS ${last.rssMb.toFixed(1)} MB, heap ${last.heapMb.toFixed(1)} MB`,
   )
-}
-
-/**
- * A migrated database of the soak's own (the product migrates it as it starts): on DATABASE_URL's
- * server when set, else on an embedded PostgreSQL in a temporary directory (0755: as root, PostgreSQL
- * runs as another user, who must reach it), dropped and stopped at the end, as bench/run.ts does.
- */
-async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
-  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-soak-'))
-  await chmod(tempDir, 0o755)
-  let embedded: EmbeddedDatabase | undefined
-  try {
-    const adminUrl =
-      process.env.DATABASE_URL ??
-      (embedded = await startEmbeddedPostgres({ dir: path.join(tempDir, 'pg'), port: await freePort(), log }))
-        .adminUrl
-    const database = `gilgal_soak_${process.pid}`
-    await admin(adminUrl, `create database ${database}`)
-    const url = new URL(adminUrl)
-    url.pathname = `/${database}`
-    try {
-      return await run(url.toString())
-    } finally {
-      await admin(adminUrl, `drop database if exists ${database} with (force)`)
-    }
-  } finally {
-    await embedded?.stop()
-    await rm(tempDir, { recursive: true, force: true })
-  }
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  await client.query(sql)
-  await client.end()
 }
 
 main().catch((error: unknown) => {
