@@ -56,18 +56,6 @@ async function reconciles(port: number): Promise<number> {
   )
 }
 
-/** True when the environment is Available with two URLs and each answers the app's body. */
-async function serving(): Promise<true | undefined> {
-  const status = await world.environmentStatus()
-  const urls = (status.urls ?? []) as string[]
-  if (status.phase !== 'Available' || urls.length !== 2) return undefined
-  for (const url of urls) {
-    const body = await fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.text())
-    if (body !== 'restarted\n') return undefined
-  }
-  return true
-}
-
 test('a restarted Docker daemon: events come back, the app serves again, no restart storm', async () => {
   controller = await startController(world, dataDir)
   const revision = await world.deploy(image, { external: true })
@@ -77,11 +65,7 @@ test('a restarted Docker daemon: events come back, the app serves again, no rest
   const reconcilesBefore = await reconciles(controller.port)
 
   const { downAt, upAt } = await restartDockerDaemon()
-  // Right after the restart the status still names the old addresses: converged is when they answer.
-  await waitFor('the app to serve again at the addresses its status names', () => serving(), {
-    timeoutMs: 60_000,
-    intervalMs: 100,
-  })
+  // Right after the restart the status may name old addresses: converged is when they answer.
   await assertConverged(world, revision, 'restarted\n')
   const convergedMs = performance.now() - upAt
 

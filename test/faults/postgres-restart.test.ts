@@ -48,6 +48,7 @@ before(async () => {
     GILGAL_MAX_ENVIRONMENTS: String(COUNT),
     GILGAL_MAX_BUILDS: String(COUNT), // each new environment's first revision counts as queued
     GILGAL_MAX_WRITES_PER_MINUTE: '10000',
+    GILGAL_BUILD_CONCURRENCY: '4', // 100 first revisions resolve their image four at a time, not one
     LOG_LEVEL: 'warn',
   })
   await waitFor('gilgal to answer', async () => (await isReady()) || undefined, { timeoutMs: 60_000 })

@@ -56,9 +56,11 @@ export async function assertConverged(world: RolloutWorld, id: string, body: str
     async () => {
       const current = await world.environmentStatus()
       const active = current.activeDeployment as { id: string } | null
-      return current.phase === 'Available' && active?.id === id && (current.urls as string[]).length === 2
-        ? current
-        : undefined
+      const urls = (current.urls ?? []) as string[]
+      if (current.phase !== 'Available' || active?.id !== id || urls.length !== 2) return undefined
+      // A status written before a replica was replaced names its old address: converged is when they answer.
+      for (const url of urls) if ((await answer(url)) !== body) return undefined
+      return current
     },
     { timeoutMs: 60_000 },
   )
@@ -79,5 +81,9 @@ export async function assertConverged(world: RolloutWorld, id: string, body: str
     [id],
     'one Active revision',
   )
-  for (const url of status.urls as string[]) assert.equal(await (await fetch(url)).text(), body)
+  for (const url of status.urls as string[]) assert.equal(await answer(url), body)
+}
+
+function answer(url: string): Promise<string> {
+  return fetch(url, { signal: AbortSignal.timeout(2000) }).then((response) => response.text())
 }
