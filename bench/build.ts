@@ -15,6 +15,7 @@ import PQueue from 'p-queue'
 import { parseSecretKeys } from '../src/config/secrets.js'
 import { ControllerManager } from '../src/controller/manager.js'
 import { createLogger } from '../src/log.js'
+import { fetchCommit, removeWorkspace, resolveCommit } from '../src/source/git.js'
 import { createMetrics } from '../src/metrics/registry.js'
 import { createDeploymentReconciler } from '../src/reconcilers/deployment/reconcile.js'
 import { createDockerRuntime } from '../src/runtime/docker-runtime.js'
@@ -55,7 +56,11 @@ export async function runBuildBench(databaseUrl: string): Promise<BenchRow[]> {
       cached.gilgal.push(await gilgal(`gilgal-${run}`))
       cached.cli.push(await cli(`cli-${run}`))
     }
-    return [buildRow('uncached', uncached, 1.05), buildRow('cache hit', cached, 1.0)]
+    return [
+      buildRow('uncached', uncached, 1.05),
+      buildRow('cache hit', cached, 1.0),
+      await gitRow(repo.url, root, summarize(uncached.cli).p50),
+    ]
   } finally {
     await manager.stop(2000)
     await pool.end()
@@ -75,6 +80,31 @@ function buildRow(name: string, samples: { gilgal: number[]; cli: number[] }, ma
     baselineName: 'docker build CLI',
     target: `<= ${maxRatio.toFixed(2)}x`,
     met: gilgal <= maxRatio * cli,
+  })
+}
+
+/**
+ * What git alone costs of an uncached build: the product's own resolve (ls-remote) and fetch (init,
+ * fetch --depth 1, checkout) of the fixture, timed apart, beside the CLI's whole build.
+ */
+async function gitRow(url: string, root: string, cliBuildMs: number): Promise<BenchRow> {
+  const options = { allowLocal: true, allowPrivate: true }
+  const samples: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    samples.push(
+      await timed(async () => {
+        const commit = await resolveCommit(url, 'HEAD', options)
+        const { workspace } = await fetchCommit(url, commit, path.join(root, 'git-only'), '.', options)
+        await removeWorkspace(workspace)
+      }),
+    )
+  }
+  return row({
+    name: `build: git resolve + fetch alone, p50 (n=${RUNS}, part of the above)`,
+    value: summarize(samples).p50,
+    unit: 'ms',
+    baseline: cliBuildMs,
+    baselineName: 'docker build CLI, uncached',
   })
 }
 

@@ -3,7 +3,8 @@
  * process logs at debug level into memory (the API's request, each reconcile's start and end), Docker
  * reports its own events for the instance (network, container create and start, health), and a poller
  * notes when the status first names a URL and when that URL first answers. Printed as one timeline,
- * in ms since the apply was sent. It is a picture, not a figure: it adds no row to the table.
+ * in ms since the apply was sent; then the same for its container killed and restarted by Docker.
+ * It is a picture, not a figure: it adds no row to the table.
  */
 import { Writable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -38,12 +39,15 @@ export async function runTimelineBench(databaseUrl: string): Promise<BenchRow[]>
     events.on('data', (chunk: Buffer) => dockerMarks.push(...dockerEventMarks(chunk)))
     const sentAt = Date.now()
     const seen = await applyAndWait(api, server, 'shown')
-    ;(events as unknown as { destroy(): void }).destroy()
     const marks = [{ at: sentAt, what: 'apply sent' }, ...logMarks(lines), ...dockerMarks, ...seen]
-    printTimeline(
-      marks.sort((a, b) => a.at - b.at),
-      sentAt,
-    )
+    printTimeline('apply -> first 200', marks, sentAt)
+    lines.length = 0
+    dockerMarks.length = 0
+    const killedAt = Date.now()
+    const served = await killAndWait(server, 'shown')
+    ;(events as unknown as { destroy(): void }).destroy()
+    const kill = [{ at: killedAt, what: 'docker kill sent' }, ...logMarks(lines), ...dockerMarks, ...served]
+    printTimeline('crash -> serving again', kill, killedAt)
     return []
   } finally {
     await stop()
@@ -83,6 +87,20 @@ async function applyAndWait(api: Api, server: RunningServer, name: string): Prom
   }
 }
 
+/** Kills the environment's container (Docker restarts it: its policy), then polls its URL every 2 ms. */
+async function killAndWait(server: RunningServer, name: string): Promise<Mark[]> {
+  const { rows } = await server.database.pool.query(
+    `select status->'urls'->>0 as url from environments where name = $1`,
+    [name],
+  )
+  const [victim] = await docker.listContainers({
+    filters: { label: [`dev.gilgal.instance=${INSTANCE}`], name: [`--${name}-`] },
+  })
+  await docker.getContainer(victim!.Id).kill()
+  while (!(await ok(rows[0].url))) await delay(2)
+  return [{ at: Date.now(), what: 'first 200 again (poller)' }]
+}
+
 /** The API's request and the controller's reconciles, from the product's debug log. */
 function logMarks(lines: string[]): Mark[] {
   const marks: Mark[] = []
@@ -109,10 +127,10 @@ function dockerEventMarks(chunk: Buffer): Mark[] {
     .map((event) => ({ at: event.timeNano / 1e6, what: `docker: ${event.Type} ${event.Action}` }))
 }
 
-function printTimeline(marks: Mark[], sentAt: number): void {
-  console.log('\napply -> first 200, one apply (ms since it was sent):')
+function printTimeline(title: string, marks: Mark[], sentAt: number): void {
+  console.log(`\n${title}, once (ms since the first line):`)
   let previous = sentAt
-  for (const mark of marks) {
+  for (const mark of marks.sort((a, b) => a.at - b.at)) {
     const gap = mark.at - previous
     console.log(
       `  ${(mark.at - sentAt).toFixed(1).padStart(8)}  (+${gap.toFixed(1).padStart(6)})  ${mark.what}`,
