@@ -89,25 +89,39 @@ async function applyAndWait(api: Api, server: RunningServer, name: string): Prom
 
 /** Kills the environment's container (Docker restarts it: its policy), then polls its URL every 2 ms. */
 async function killAndWait(server: RunningServer, name: string): Promise<Mark[]> {
-  const { rows } = await server.database.pool.query(
-    `select status->'urls'->>0 as url from environments where name = $1`,
-    [name],
-  )
   const [victim] = await docker.listContainers({
-    filters: { label: [`dev.gilgal.instance=${INSTANCE}`], name: [`--${name}-`] },
+    filters: { label: [`dev.gilgal.instance=${INSTANCE}`, 'dev.gilgal.revision'], name: [`--${name}-`] },
   })
-  await docker.getContainer(victim!.Id).kill()
-  while (!(await ok(rows[0].url))) await delay(2)
-  return [{ at: Date.now(), what: 'first 200 again (poller)' }]
+  if (!victim) throw new Error(`no container of ${name} to kill`)
+  await docker.getContainer(victim.Id).kill()
+  for (;;) {
+    // Read each time: had the controller replaced the container, the status would name another address.
+    const { rows } = await server.database.pool.query(
+      `select status->'urls'->>0 as url from environments where name = $1`,
+      [name],
+    )
+    const info = await docker.getContainer(victim.Id).inspect()
+    if (info.State.Running && rows[0]?.url && (await ok(rows[0].url)))
+      return [{ at: Date.now(), what: 'first 200 again (poller)' }]
+    await delay(2)
+  }
 }
 
 /** The API's request and the controller's reconciles, from the product's debug log. */
 function logMarks(lines: string[]): Mark[] {
   const marks: Mark[] = []
   for (const line of lines) {
-    const entry = JSON.parse(line) as { time: number; msg: string; key?: string; responseTime?: number }
+    const entry = JSON.parse(line) as {
+      time: number
+      msg: string
+      key?: string
+      responseTime?: number
+      err?: { message?: string }
+    }
     if (entry.msg === 'request completed')
       marks.push({ at: entry.time, what: `API answered (${entry.responseTime?.toFixed(1)} ms in the API)` })
+    else if (entry.msg === 'reconcile failed')
+      marks.push({ at: entry.time, what: `failed ${entry.key!.split('/')[0]}: ${entry.err?.message}` })
     else if (entry.msg === 'reconcile started' || entry.msg === 'reconcile finished')
       marks.push({
         at: entry.time,

@@ -74,6 +74,14 @@ export interface Plan {
 /** How soon to look again while containers are starting: a new one is routed to as soon as it answers. */
 export const STARTING_REQUEUE_MS = 100
 
+/**
+ * How soon to look again after this reconcile started a container: docker start returns once the
+ * process runs, and most apps listen within milliseconds, so the first probe goes at once rather than
+ * a starting period later (that period was the largest step of apply -> first 200, and of a crash ->
+ * serving again, after Docker's own start). An app not listening yet is probed every 100 ms after.
+ */
+export const FIRST_PROBE_MS = 10
+
 /** Restarts after which a container counts as crash-looping. */
 export const CRASH_LOOP_RESTARTS = 3
 

@@ -13,7 +13,13 @@ import type { Pool } from '../../store/pool.js'
 import { removeDeleted } from '../../store/spec-tables.js'
 import { withTransaction } from '../../store/tx.js'
 import { containerSpecFor, projectNetwork, REPLICA_LABEL } from './containers.js'
-import type { Action, EnvironmentView, ObservedContainer, RevisionView } from './model.js'
+import {
+  FIRST_PROBE_MS,
+  type Action,
+  type EnvironmentView,
+  type ObservedContainer,
+  type RevisionView,
+} from './model.js'
 import { announceLogs } from '../../log-bus.js'
 import { appendSystemLines } from '../../store/deployment-logs.js'
 import { withConditions } from './conditions.js'
@@ -74,8 +80,11 @@ export function createEnvironmentReconciler(deps: EnvironmentReconcilerDeps): Re
         withConditions(status, state.environment.status, now()),
       )
       const probing = observed.length > 0 ? probeInterval(state) : undefined
-      // Come back for the next rollout step or the next probe, whichever is sooner.
-      const waits = [plan.requeueAfterMs, probing].filter((ms): ms is number => ms !== undefined)
+      const started = plan.actions.some((a) => a.type === 'create' || a.type === 'start')
+      // Come back for the next rollout step, the next probe, or a first probe, whichever is sooner.
+      const waits = [plan.requeueAfterMs, probing, started ? FIRST_PROBE_MS : undefined].filter(
+        (ms): ms is number => ms !== undefined,
+      )
       return waits.length > 0 ? { requeueAfterMs: Math.min(...waits) } : {}
     },
   }
