@@ -33,3 +33,21 @@ export async function buildHttpImage(): Promise<void> {
   await followBuild(await docker.buildImage({ context, src: ['Dockerfile'] }, { t: IMAGE, rm: true }))
   await rm(context, { recursive: true, force: true })
 }
+
+/** A project and one environment running the bench app, probed every `intervalSeconds`, no drain or bake. */
+export function appManifest(project: string, name: string, intervalSeconds: number): string {
+  return `apiVersion: gilgal.dev/v1
+kind: Project
+metadata: { name: ${project} }
+spec: {}
+---
+apiVersion: gilgal.dev/v1
+kind: Environment
+metadata: { name: ${name}, project: ${project} }
+spec:
+  source: { image: ${IMAGE} }
+  port: 8080
+  healthCheck: { http: { path: / }, intervalSeconds: ${intervalSeconds} }
+  rollout: { drainSeconds: 0, monitorSeconds: 0 }
+`
+}

@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import type { RunningServer } from '../src/main.js'
 import { docker } from '../test/helpers/docker.js'
 import { freePort } from '../test/helpers/net.js'
-import { buildHttpImage, IMAGE, ok } from './http-app.js'
+import { appManifest, buildHttpImage, IMAGE, ok } from './http-app.js'
 import { row, type BenchRow } from './table.js'
 import { summarize } from './load.js'
 import { startProduct } from './product.js'
@@ -70,23 +70,6 @@ export async function runRolloutBench(databaseUrl: string): Promise<BenchRow[]> 
   }
 }
 
-function manifest(name: string, interval: number): string {
-  return `apiVersion: gilgal.dev/v1
-kind: Project
-metadata: { name: bench }
-spec: {}
----
-apiVersion: gilgal.dev/v1
-kind: Environment
-metadata: { name: ${name}, project: bench }
-spec:
-  source: { image: ${IMAGE} }
-  port: 8080
-  healthCheck: { http: { path: / }, intervalSeconds: ${interval} }
-  rollout: { drainSeconds: 0, monitorSeconds: 0 }
-`
-}
-
 async function environmentUrl(server: RunningServer, name: string): Promise<string | undefined> {
   const { rows } = await server.database.pool.query(
     `select status->'urls'->>0 as url from environments where name = $1`,
@@ -97,7 +80,7 @@ async function environmentUrl(server: RunningServer, name: string): Promise<stri
 
 async function applyToFirst200(api: Api, server: RunningServer, name: string): Promise<number> {
   const started = performance.now()
-  await api('POST', '/api/apply', manifest(name, 1), 'application/yaml')
+  await api('POST', '/api/apply', appManifest('bench', name, 1), 'application/yaml')
   for (;;) {
     const url = await environmentUrl(server, name)
     if (url && (await ok(url))) return performance.now() - started
@@ -128,7 +111,7 @@ async function dockerRunToFirst200(): Promise<number> {
 }
 
 async function killToHealthy(api: Api, server: RunningServer) {
-  await api('POST', '/api/apply', manifest('kill', 0.5), 'application/yaml')
+  await api('POST', '/api/apply', appManifest('bench', 'kill', 0.5), 'application/yaml')
   const samples: number[] = []
   for (let i = 0; i < KILL_RUNS; i++) {
     await waitForUrl(server)

@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { RunningServer } from '../src/main.js'
 import { createLogger } from '../src/log.js'
 import { docker } from '../test/helpers/docker.js'
-import { buildHttpImage, IMAGE, ok } from './http-app.js'
+import { appManifest, buildHttpImage, ok } from './http-app.js'
 import { startProduct } from './product.js'
 import type { Api } from './session.js'
 import type { BenchRow } from './table.js'
@@ -54,26 +54,9 @@ export async function runTimelineBench(databaseUrl: string): Promise<BenchRow[]>
   }
 }
 
-function manifest(name: string): string {
-  return `apiVersion: gilgal.dev/v1
-kind: Project
-metadata: { name: timeline }
-spec: {}
----
-apiVersion: gilgal.dev/v1
-kind: Environment
-metadata: { name: ${name}, project: timeline }
-spec:
-  source: { image: ${IMAGE} }
-  port: 8080
-  healthCheck: { http: { path: / }, intervalSeconds: 1 }
-  rollout: { drainSeconds: 0, monitorSeconds: 0 }
-`
-}
-
 /** Applies `name`, then polls every 2 ms: when the status first names a URL, when it first answers. */
 async function applyAndWait(api: Api, server: RunningServer, name: string): Promise<Mark[]> {
-  await api('POST', '/api/apply', manifest(name), 'application/yaml')
+  await api('POST', '/api/apply', appManifest('timeline', name, 1), 'application/yaml')
   const marks: Mark[] = []
   for (;;) {
     const { rows } = await server.database.pool.query(
