@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import Fastify from 'fastify'
-import { ConflictError, ValidationError } from '../../errors.js'
+import { ConflictError, GilgalError, ValidationError } from '../../errors.js'
 import { registerProblemHandler } from './problem.js'
 
 async function appWithRoutes() {
@@ -15,6 +15,14 @@ async function appWithRoutes() {
   })
   app.get('/crash', async () => {
     throw new Error('connection string postgres://secret@db leaked')
+  })
+  app.get('/database-gone', async () => {
+    throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })
+  })
+  app.get('/engine-gone', async () => {
+    throw new GilgalError('GILGAL_DOCKER_UNAVAILABLE', 503, 'Docker unavailable', 'Connection terminated', {
+      expose: true,
+    })
   })
   app.post(
     '/typed',
@@ -56,4 +64,18 @@ test('unexpected errors are a generic 500 that leaks nothing', async () => {
   assert.equal(response.statusCode, 500)
   assert.equal(response.json().detail, 'internal error')
   assert.ok(!response.body.includes('secret'))
+})
+
+test('a lost database is a retryable 503; our own 503s keep their code', async () => {
+  const app = await appWithRoutes()
+  const lost = await app.inject({ method: 'GET', url: '/database-gone' })
+  assert.deepEqual(
+    [lost.statusCode, lost.json().code, lost.headers['retry-after']],
+    [503, 'GILGAL_UNAVAILABLE', '2'],
+  )
+  const engine = await app.inject({ method: 'GET', url: '/engine-gone' })
+  assert.deepEqual(
+    [engine.statusCode, engine.json().code, engine.headers['retry-after']],
+    [503, 'GILGAL_DOCKER_UNAVAILABLE', undefined],
+  )
 })

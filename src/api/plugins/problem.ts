@@ -38,7 +38,9 @@ const MAX_DETAIL = 2000
 export function registerProblemHandler(app: FastifyInstance): void {
   app.setErrorHandler((thrown: FastifyError, request, reply) => {
     // A lost database is the client's to retry (503), not an internal error to hide (500).
-    const error = isDatabaseUnavailable(thrown) ? new UnavailableError({ cause: thrown }) : thrown
+    // Our own errors say what they are already (an engine or Caddy away is a 503 of its own).
+    const lostDatabase = !(thrown instanceof GilgalError) && isDatabaseUnavailable(thrown)
+    const error = lostDatabase ? new UnavailableError({ cause: thrown }) : thrown
     const problem = capped(toProblem(error as FastifyError, request))
     if (error instanceof UnavailableError) request.log.warn({ err: thrown }, 'database unavailable')
     else if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
