@@ -14,8 +14,7 @@ import { createReconcilers } from './reconcilers/index.js'
 import { createMetrics } from './metrics/registry.js'
 import { registerPhaseGauges } from './metrics/phases.js'
 import { createDockerClient, isDockerReachable } from './runtime/docker.js'
-import { createDockerRuntime } from './runtime/docker-runtime.js'
-import { ownership } from './runtime/labels.js'
+import { createRuntime } from './runtime/create.js'
 import PQueue from 'p-queue'
 import { readVersionInfo } from './version.js'
 import { ConfigError } from './errors.js'
@@ -42,12 +41,13 @@ export async function startServer(
 ): Promise<RunningServer> {
   const secrets = await loadSecrets(config)
   const version = await readVersionInfo()
+  // One engine client for the API's log reads, the controller's event watch and (fenced) its reconcilers.
+  // Made first: a Swarm Gilgal must not run on is refused before anything is started.
+  const engine = createDockerClient(config.dockerHost)
+  const runtime = await createRuntime(config, engine)
   const database = await openDatabase(config, log, shareDatabase)
   const passwords = createPasswordHasher()
   const metrics = createMetrics()
-  // One engine client for the API's log reads, the controller's event watch and (fenced) its reconcilers.
-  const engine = createDockerClient(config.dockerHost)
-  const runtime = createDockerRuntime(engine, ownership(config.instance))
   let controller: ControllerManager | undefined
   // One LISTEN connection serves every watcher of this process (`?watch=true`).
   const watch =

@@ -8,8 +8,9 @@
  * 3. Migrates a template database once; every test file clones its own from it (test/helpers/db.ts).
  * 4. Builds dist/ when CLI tests (test/cli/, test/e2e/cli-*) run: they drive the built `gilgal` command.
  * 5. Runs `node --import tsx --test` on the files (all of src/ and test/ but test/faults/, those named
- *    on the command line, or with --faults the fault suite), in two groups (groupsOf), and exits with
- *    the worse code, after cleaning up.
+ *    on the command line, or with --faults the fault suite), in groups (groupsOf), and exits with
+ *    the worse code, after cleaning up. The Swarm tests (test/swarm/) run last, on an engine made a
+ *    one-node Swarm for them and left as it was found.
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -24,6 +25,7 @@ import { ensureLocalBaseImages } from './helpers/base-images.js'
 import { checkDockerEngine } from './helpers/docker.js'
 import { databaseUrl } from './helpers/db.js'
 import { freePort } from './helpers/net.js'
+import { ensureSwarm, leaveSwarm } from './helpers/swarm.js'
 
 const log = createLogger('warn')
 const runId = randomBytes(4).toString('hex')
@@ -37,10 +39,10 @@ async function main(): Promise<number> {
       ? await findTestFiles(['test/faults'])
       : named.length > 0
         ? named
-        : (await findTestFiles(['src', 'test'])).filter((file) => !file.startsWith(`test${path.sep}faults`))
+        : (await findTestFiles(['src', 'test'])).filter((file) => !/^test\/(faults|multinode)\//.test(file))
   if (skipDocker) {
-    console.warn('WARNING: GILGAL_TEST_DOCKER=skip: the Docker tests (test/e2e/) are NOT run.')
-    files = files.filter((file) => !/^test\/(e2e|faults)\//.test(file))
+    console.warn('WARNING: GILGAL_TEST_DOCKER=skip: the Docker tests (test/e2e/, test/swarm/) are NOT run.')
+    files = files.filter((file) => !/^test\/(e2e|faults|swarm)\//.test(file))
   } else {
     const problem = await checkDockerEngine()
     if (problem) {
@@ -77,8 +79,7 @@ async function main(): Promise<number> {
         GILGAL_TEST_RUN_ID: runId,
       }
       let code = 0
-      for (const group of groupsOf(files))
-        if (!interrupted) code = Math.max(code, await runNodeTests(group.files, group.concurrency, env))
+      for (const group of groupsOf(files)) if (!interrupted) code = Math.max(code, await runGroup(group, env))
       return code
     } finally {
       await dropDatabase(adminUrl, template)
@@ -148,17 +149,35 @@ const BESIDE_OTHERS = new Set([
   'test/e2e/cli-rollout.test.ts',
 ])
 
-function groupsOf(files: string[]): { files: string[]; concurrency: number }[] {
-  const alone = (file: string) => {
-    const relative = path.relative(process.cwd(), path.resolve(file))
-    const serial = ['e2e', 'faults'].some((dir) => relative.startsWith(`test${path.sep}${dir}${path.sep}`))
-    return serial && !BESIDE_OTHERS.has(relative)
-  }
+interface Group {
+  files: string[]
+  concurrency: number
+  /** The engine must be a Swarm manager for these (test/swarm/): made one for the group, left after. */
+  swarm?: boolean
+}
+
+function groupsOf(files: string[]): Group[] {
+  const relative = (file: string) => path.relative(process.cwd(), path.resolve(file))
+  const under = (file: string, dirs: string[]) =>
+    dirs.some((dir) => relative(file).startsWith(`test${path.sep}${dir}${path.sep}`))
+  const alone = (file: string) => under(file, ['e2e', 'faults']) && !BESIDE_OTHERS.has(relative(file))
+  const swarm = (file: string) => under(file, ['swarm'])
   const groups = [
-    { files: files.filter((file) => !alone(file)), concurrency: 3 },
+    { files: files.filter((file) => !alone(file) && !swarm(file)), concurrency: 3 },
     { files: files.filter(alone), concurrency: 1 },
+    // Last, so every other Docker test runs on a plain engine, as the docker runtime has it.
+    { files: files.filter(swarm), concurrency: 1, swarm: true },
   ]
   return groups.filter((group) => group.files.length > 0)
+}
+
+async function runGroup(group: Group, env: Record<string, string>): Promise<number> {
+  const initialized = group.swarm ? await ensureSwarm() : false
+  try {
+    return await runNodeTests(group.files, group.concurrency, env)
+  } finally {
+    if (initialized) leaveSwarm() // as it was found
+  }
 }
 
 function runNodeTests(files: string[], concurrency: number, env: Record<string, string>): Promise<number> {

@@ -33,6 +33,7 @@ describe('parseConfig', () => {
     assert.deepEqual([config.httpPort, config.httpsPort], [80, 443])
     assert.equal(config.tls, 'off')
     assert.equal(config.role, 'all')
+    assert.deepEqual([config.runtime, config.swarmReach], ['docker', 'host'])
     assert.equal(config.resyncSeconds, 30)
     assert.deepEqual([config.leaseSeconds, config.leaseRenewSeconds], [10, 2])
     assert.equal(config.buildConcurrency, 1)
@@ -47,6 +48,8 @@ describe('parseConfig', () => {
     const config = parseConfig({
       PORT: '8080',
       GILGAL_ROLE: 'controller',
+      GILGAL_RUNTIME: 'swarm',
+      GILGAL_SWARM_REACH: 'overlay',
       GILGAL_ALLOW_LOCAL_SOURCES: 'true',
       GILGAL_BUILD_MEMORY: '512m',
       CORS_ORIGINS: 'https://a.example, https://b.example',
@@ -56,6 +59,7 @@ describe('parseConfig', () => {
     })
     assert.equal(config.port, 8080)
     assert.equal(config.role, 'controller')
+    assert.deepEqual([config.runtime, config.swarmReach], ['swarm', 'overlay'])
     assert.equal(config.allowLocalSources, true)
     assert.equal(config.buildMemoryBytes, 512 * 1024 ** 2)
     assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example'])
@@ -111,6 +115,8 @@ describe('parseConfig', () => {
     ['GILGAL_HTTP_PORT', '-1'],
     ['GILGAL_TLS', 'on'],
     ['GILGAL_ROLE', 'worker'],
+    ['GILGAL_RUNTIME', 'kubernetes'],
+    ['GILGAL_SWARM_REACH', 'vip'],
     ['GILGAL_RESYNC_SECONDS', '0'],
     ['GILGAL_RESYNC_SECONDS', '1.5'],
     ['GILGAL_BUILD_CONCURRENCY', 'many'],

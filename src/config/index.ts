@@ -45,6 +45,10 @@ export interface Config {
    */
   readonly attachContainers: readonly string[]
   readonly role: Role
+  /** What runs the apps (GILGAL_RUNTIME): one Docker engine, or a Docker Swarm cluster through a manager. */
+  readonly runtime: 'docker' | 'swarm'
+  /** How Gilgal and Caddy reach Swarm tasks (GILGAL_SWARM_REACH; runtime/swarm/places.ts). */
+  readonly swarmReach: 'host' | 'overlay'
   readonly resyncSeconds: number
   readonly leaseSeconds: number
   readonly leaseRenewSeconds: number
@@ -127,6 +131,8 @@ export function parseConfig(env: Env = process.env, cwd = process.cwd()): Config
     trustedProxies: parseList(String(values.GILGAL_TRUSTED_PROXIES ?? '')),
     attachContainers: parseList(String(values.GILGAL_ATTACH_CONTAINERS ?? '')),
     role: values.GILGAL_ROLE as Role,
+    runtime: values.GILGAL_RUNTIME === 'swarm' ? 'swarm' : 'docker',
+    swarmReach: values.GILGAL_SWARM_REACH === 'overlay' ? 'overlay' : 'host',
     resyncSeconds: Number(values.GILGAL_RESYNC_SECONDS),
     leaseSeconds: Number(values.GILGAL_LEASE_SECONDS),
     leaseRenewSeconds: Number(values.GILGAL_LEASE_RENEW_SECONDS),

@@ -39,6 +39,8 @@ export const envSchema = {
     GILGAL_TRUSTED_PROXIES: { type: 'string', pattern: '^[0-9a-fA-F.:/,]+$' },
     GILGAL_ATTACH_CONTAINERS: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.,-]*$' },
     GILGAL_ROLE: { type: 'string', enum: ['api', 'controller', 'all'], default: 'all' },
+    GILGAL_RUNTIME: { type: 'string', enum: ['docker', 'swarm'], default: 'docker' },
+    GILGAL_SWARM_REACH: { type: 'string', enum: ['host', 'overlay'], default: 'host' },
     GILGAL_RESYNC_SECONDS: { type: 'integer', minimum: 1, maximum: 86400, default: 30 },
     GILGAL_LEASE_SECONDS: { type: 'integer', minimum: 2, maximum: 600, default: 10 },
     GILGAL_LEASE_RENEW_SECONDS: { type: 'integer', minimum: 1, maximum: 300, default: 2 },
@@ -90,6 +92,9 @@ export const envHints: Record<string, string> = {
   GILGAL_TRUSTED_PROXIES: 'a comma-separated list of addresses or CIDRs, such as 127.0.0.1',
   GILGAL_ATTACH_CONTAINERS: 'a comma-separated list of container names, such as gilgal-caddy,gilgal',
   GILGAL_ROLE: 'api, controller or all',
+  GILGAL_RUNTIME: 'docker (one engine) or swarm (a Docker Swarm manager)',
+  GILGAL_SWARM_REACH:
+    'host (Gilgal and Caddy run on the manager host: one node) or overlay (they run in containers attached to the project networks)',
   GILGAL_RESYNC_SECONDS: 'a whole number of seconds between 1 and 86400',
   GILGAL_BUILD_CONCURRENCY: 'a whole number between 1 and 64',
   GILGAL_LEASE_SECONDS: 'a whole number of seconds between 2 and 600',

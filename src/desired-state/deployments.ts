@@ -107,6 +107,7 @@ function restoredConfiguration(current: EnvironmentSpec, revision: RevisionSpec)
     user: revision.user ?? null,
     resources: revision.resources,
     healthCheck: revision.healthCheck,
+    placement: revision.placement,
   } satisfies Record<Exclude<SnapshotField, 'source'>, unknown>
   return { ...current, ...restored }
 }

@@ -63,6 +63,9 @@ export function snapshotOf(
     user: envSpec.user ?? null,
     resources: envSpec.resources,
     healthCheck: envSpec.healthCheck,
+    // Left out when unset, as the schema gives it no default: a revision made before placement existed
+    // then compares equal, and an apply does not make a new revision for nothing.
+    ...(envSpec.placement ? { placement: envSpec.placement } : {}),
   }
 }
 

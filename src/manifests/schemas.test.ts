@@ -65,6 +65,32 @@ describe('environment spec', () => {
     }
   })
 
+  test('placement constraints are Swarm expressions on node and engine fields, nothing else', () => {
+    const constraints = ['node.labels.zone==eu-1', 'node.role != manager', 'engine.labels.gpu==true']
+    const spec = { placement: { constraints } }
+    validateSpec('Environment', spec)
+    assert.deepEqual(spec.placement, { constraints })
+    for (const bad of [
+      'node.role==boss',
+      'zone==eu',
+      'node.labels.zone=eu',
+      'node.id==a b',
+      'node.hostname==$(x)',
+    ]) {
+      const errors = fieldErrors(() => validateSpec('Environment', { placement: { constraints: [bad] } }))
+      assert.deepEqual(
+        errors.map((e) => e.path),
+        ['/spec/placement/constraints/0'],
+        bad,
+      )
+    }
+    const unknown = fieldErrors(() => validateSpec('Environment', { placement: { spread: 'node.id' } }))
+    assert.deepEqual(
+      unknown.map((e) => e.path),
+      ['/spec/placement/spread'],
+    )
+  })
+
   test('git URLs: https, ssh and scp-like are accepted; ext:: and option-like are not', () => {
     for (const url of [
       'https://github.com/acme/shop.git',

@@ -151,7 +151,7 @@ export interface EnvironmentManifest {
   spec: EnvironmentManifestSpec
 }
 /**
- * What should run, and how. A change to source, build, env, secretEnv, port, command, user, resources or healthCheck makes the next revision (a deployment) in the same write; replicas, domains, rollout and paused change in place.
+ * What should run, and how. A change to source, build, env, secretEnv, port, command, user, resources, healthCheck or placement makes the next revision (a deployment) in the same write; replicas, domains, rollout and paused change in place.
  */
 export interface EnvironmentManifestSpec {
   source?: Source
@@ -178,6 +178,7 @@ export interface EnvironmentManifestSpec {
    */
   replicas: number
   resources: Resources
+  placement?: Placement
   /**
    * Custom hostnames the environment answers at, besides its default ones. A hostname belongs to the first environment of the installation that lists it (another is refused with 409); wildcards, names under GILGAL_BASE_DOMAIN and the API's own host are refused. Changes in place (no new revision).
    *
@@ -236,6 +237,17 @@ export interface Resources {
    * CPU limit of each container, in CPUs (0.5 is half of one). At least 0.01 and at most GILGAL_MAX_CPUS.
    */
   cpus: number
+}
+/**
+ * Where replicas may run on a Docker Swarm cluster (GILGAL_RUNTIME=swarm); one engine (the docker runtime) has one place to run and ignores it. Part of the revision: a change rolls out a new one.
+ */
+export interface Placement {
+  /**
+   * Swarm placement constraints every node running a replica must meet, such as node.labels.zone==eu-1 or node.role!=manager (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.*, engine.labels.*; == or !=). Replicas spread over the nodes that meet them.
+   *
+   * @maxItems 10
+   */
+  constraints?: string[]
 }
 /**
  * At most one of http, tcp, exec, none; http GET / on the port when none is given.

@@ -8,6 +8,7 @@ import type {
   EnvironmentManifestSpec,
   GitSource,
   HealthCheck,
+  Placement,
   ProjectSpec,
   Resources,
 } from './spec-types.generated.js'
@@ -45,6 +46,8 @@ export interface RevisionSpec {
   user: string | null
   resources: Resources
   healthCheck: HealthCheck
+  /** Where its replicas may run on a Swarm; absent in revisions made before it existed (and then: anywhere). */
+  placement?: Placement
   /** A rollback of a prebuilt image: the image id that ran, used when the engine still has it. */
   pinnedImageId?: string
   rollbackOf?: { id: string; revision: number }
@@ -61,6 +64,7 @@ export const SNAPSHOT_FIELDS = [
   'user',
   'resources',
   'healthCheck',
+  'placement',
 ] as const satisfies ReadonlyArray<keyof EnvironmentSpec>
 
 export type SnapshotField = (typeof SNAPSHOT_FIELDS)[number]
@@ -103,6 +107,8 @@ export interface ContainerStatus {
   restarts: number
   /** `ip:port` on the project network. */
   address?: string
+  /** The Swarm node it runs on (GILGAL_RUNTIME=swarm). */
+  node?: string
   lastProbeError?: string
 }
 

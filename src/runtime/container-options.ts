@@ -1,7 +1,7 @@
 import type Docker from 'dockerode'
-import type { ContainerDetails, ContainerSpec } from './runtime.js'
+import type { ContainerDetails, ContainerSpec, ExecHealthCheck } from './runtime.js'
 
-const DEFAULT_PIDS_LIMIT = 512
+export const DEFAULT_PIDS_LIMIT = 512
 
 /**
  * The capabilities an app keeps; every other one is dropped. Enough for an image that starts as root
@@ -9,7 +9,15 @@ const DEFAULT_PIDS_LIMIT = 512
  * signal its workers). Gone, among others: NET_RAW (forged packets on the shared network), MKNOD,
  * SYS_CHROOT, SETPCAP, SETFCAP, AUDIT_WRITE.
  */
-const KEPT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID', 'NET_BIND_SERVICE', 'KILL']
+export const KEPT_CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'SETGID',
+  'SETUID',
+  'NET_BIND_SERVICE',
+  'KILL',
+]
 
 /**
  * The engine's create options for a container spec: hardened (no-new-privileges, no privileged
@@ -29,17 +37,7 @@ export function containerOptions(
     ...(spec.command ? { Cmd: spec.command } : {}),
     ...(spec.user ? { User: spec.user } : {}),
     ...(port ? { ExposedPorts: { [port]: {} } } : {}),
-    ...(spec.healthCheck
-      ? {
-          Healthcheck: {
-            Test: ['CMD', ...spec.healthCheck.command],
-            Interval: spec.healthCheck.intervalMs * 1e6,
-            Timeout: spec.healthCheck.timeoutMs * 1e6,
-            Retries: spec.healthCheck.retries,
-            StartPeriod: spec.healthCheck.startPeriodMs * 1e6,
-          },
-        }
-      : {}),
+    ...(spec.healthCheck ? { Healthcheck: healthConfig(spec.healthCheck) } : {}),
     HostConfig: {
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
@@ -52,6 +50,17 @@ export function containerOptions(
       ...(spec.network ? { NetworkMode: spec.network } : {}),
       ...(port && spec.publish ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
     },
+  }
+}
+
+/** Docker's health check config (durations in nanoseconds), for a container or a Swarm service. */
+export function healthConfig(check: ExecHealthCheck): Docker.HealthConfig {
+  return {
+    Test: ['CMD', ...check.command],
+    Interval: check.intervalMs * 1e6,
+    Timeout: check.timeoutMs * 1e6,
+    Retries: check.retries,
+    StartPeriod: check.startPeriodMs * 1e6,
   }
 }
 

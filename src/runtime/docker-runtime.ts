@@ -1,10 +1,10 @@
 import type Docker from 'dockerode'
 import { docker, DockerConflictError, engineStatus } from './errors.js'
-import { LABELS, ownership, type Ownership } from './labels.js'
+import { LABELS, managedFilters, ownership, type Ownership } from './labels.js'
 import { containerOptions, describeContainer } from './container-options.js'
 import { watchContainerEvents } from './events.js'
 import { createImageOperations } from './images/operations.js'
-import { containerLogLines } from './logs.js'
+import { containerLogLines, demultiplex } from './logs.js'
 import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
 
 /**
@@ -12,7 +12,12 @@ import type { ContainerSpec, ManagedContainer, Runtime } from './runtime.js'
  * create is ever seen, let alone touched. Containers, networks and built images carry the
  * installation's labels whatever the caller passed.
  */
-export function createDockerRuntime(engine: Docker, owner: Ownership = ownership()): Runtime {
+export function createDockerRuntime(
+  engine: Docker,
+  owner: Ownership = ownership(),
+  /** What project networks are made as: a bridge by default (the Swarm runtime makes attachable overlays). */
+  networkOptions: Partial<Docker.NetworkCreateOptions> = {},
+): Runtime {
   const pendingNetworks = new Map<string, Promise<void>>()
   return {
     ...createImageOperations(engine, owner),
@@ -20,11 +25,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
       watchContainerEvents(engine, sinceSeconds, onEvent, onEnd),
     listManaged: (filter) =>
       docker('list containers', async () => {
-        const label = [
-          ...owner.filters,
-          ...(filter.environmentId ? [`${LABELS.environment}=${filter.environmentId}`] : []),
-          ...(filter.projectId ? [`${LABELS.project}=${filter.projectId}`] : []),
-        ]
+        const label = managedFilters(owner, filter)
         const containers = await engine.listContainers({ all: true, filters: { label } })
         return containers
           .filter((c) => owner.owns(c.Labels))
@@ -98,6 +99,7 @@ export function createDockerRuntime(engine: Docker, owner: Ownership = ownership
           if (existing) return assertOurNetwork(name, existing.Labels ?? {}, labels, owner)
           try {
             await engine.createNetwork({
+              ...networkOptions,
               Name: name,
               CheckDuplicate: true,
               Labels: { ...labels, ...owner.labels },
@@ -175,17 +177,4 @@ function once(pending: Map<string, Promise<void>>, key: string, work: () => Prom
   const started = work().finally(() => pending.delete(key))
   pending.set(key, started)
   return started
-}
-
-/** Docker's log stream for a container without a TTY: 8-byte frame headers before each chunk. */
-function demultiplex(output: Buffer | string): string {
-  const buffer = Buffer.isBuffer(output) ? output : Buffer.from(output)
-  const parts: Buffer[] = []
-  let offset = 0
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4)
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size))
-    offset += 8 + size
-  }
-  return Buffer.concat(parts).toString('utf8')
 }

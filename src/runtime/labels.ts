@@ -36,3 +36,15 @@ export function ownership(instance?: string): Ownership {
     owns: (objectLabels = {}) => (objectLabels[LABELS.instance] ?? '') === (instance ?? ''),
   }
 }
+
+/** Filters selecting an installation's objects, of one environment or project if given. */
+export function managedFilters(
+  owner: Ownership,
+  scope: { environmentId?: string; projectId?: string },
+): string[] {
+  return [
+    ...owner.filters,
+    ...(scope.environmentId ? [`${LABELS.environment}=${scope.environmentId}`] : []),
+    ...(scope.projectId ? [`${LABELS.project}=${scope.projectId}`] : []),
+  ]
+}

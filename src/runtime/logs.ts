@@ -18,13 +18,15 @@ export async function* containerLogLines(
   engine: Docker,
   id: string,
   options: { tail: number; follow: boolean; signal: AbortSignal },
+  /** A Swarm service's logs (every task's, fetched by the manager) rather than a container's. */
+  of: 'container' | 'service' = 'container',
 ): AsyncGenerator<RuntimeLogLine> {
-  const container = engine.getContainer(id)
+  const source = of === 'service' ? engine.getService(id) : engine.getContainer(id)
   const common = { stdout: true, stderr: true, tail: options.tail, timestamps: true }
-  const raw = (options.follow
-    ? await container.logs({ ...common, follow: true })
-    : await container.logs({ ...common, follow: false })) as unknown as NodeJS.ReadableStream | Buffer
-  const source = Buffer.isBuffer(raw) ? new PassThrough().end(raw) : raw
+  const raw = (await source.logs({ ...common, follow: options.follow } as Docker.ContainerLogsOptions & {
+    follow: true
+  })) as unknown as NodeJS.ReadableStream | Buffer
+  const stream = Buffer.isBuffer(raw) ? new PassThrough().end(raw) : raw
   const queue: Array<RuntimeLogLine | null> = []
   let wake: (() => void) | undefined
   const push = (entry: RuntimeLogLine | null) => {
@@ -36,15 +38,15 @@ export async function* containerLogLines(
     createInterface({ input: output }).on('line', (line) => push(parseLine(stream, line)))
     return output
   })
-  engine.modem.demuxStream(source, outputs[0]!, outputs[1]!)
+  engine.modem.demuxStream(stream, outputs[0]!, outputs[1]!)
   const finish = () => {
     for (const output of outputs) output.end()
     setImmediate(() => push(null)) // after the last lines the readers still hold
   }
-  source.on('end', finish)
-  source.on('error', finish)
+  stream.on('end', finish)
+  stream.on('error', finish)
   const abort = () => {
-    ;(source as { destroy?: () => void }).destroy?.()
+    ;(stream as { destroy?: () => void }).destroy?.()
     finish()
   }
   options.signal.addEventListener('abort', abort, { once: true })
@@ -64,4 +66,17 @@ export async function* containerLogLines(
 function parseLine(stream: 'stdout' | 'stderr', line: string): RuntimeLogLine {
   const space = line.indexOf(' ')
   return { stream, at: line.slice(0, space), message: line.slice(space + 1) }
+}
+
+/** Docker's log stream for a container without a TTY: 8-byte frame headers before each chunk. */
+export function demultiplex(output: Buffer | string): string {
+  const buffer = Buffer.isBuffer(output) ? output : Buffer.from(output)
+  const parts: Buffer[] = []
+  let offset = 0
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4)
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size))
+    offset += 8 + size
+  }
+  return Buffer.concat(parts).toString('utf8')
 }

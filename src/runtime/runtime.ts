@@ -36,6 +36,13 @@ export interface ContainerSpec {
   cpus?: number
   pidsLimit?: number
   healthCheck?: ExecHealthCheck
+  /**
+   * `repository@sha256:…`, which every node of a cluster can pull (a pushed build, a pulled image);
+   * the Swarm runtime runs it rather than `image`, an id only this engine knows.
+   */
+  distributableImage?: string
+  /** Swarm placement constraints (`node.labels.zone==a`); one engine has one place to run. */
+  placement?: { constraints: string[] }
 }
 
 /** What the rollout needs to know of one container, from an inspect. */
@@ -60,6 +67,8 @@ export interface ContainerDetails {
    * proxy, which accepts connections whether or not the app listens.
    */
   networkAddress: { host: string; port: number } | undefined
+  /** The cluster node it runs on (Swarm); absent on one engine. */
+  node?: string
 }
 
 /** An image or network Gilgal made, as listed by its labels. */

@@ -107,6 +107,11 @@ export async function removeTestObjects(): Promise<void> {
 /** Removes the containers, networks and images a Gilgal with GILGAL_INSTANCE=`instance` made. */
 export async function removeInstanceObjects(instance: string): Promise<void> {
   const filters = { label: [`dev.gilgal.instance=${instance}`] }
+  // A Swarm's services first (a controller with GILGAL_RUNTIME=swarm): they would replace their tasks.
+  const swarm = ((await docker.info()) as { Swarm?: { ControlAvailable?: boolean } }).Swarm?.ControlAvailable
+  if (swarm)
+    for (const s of (await docker.listServices({ filters })) as Array<{ ID: string }>)
+      await docker.getService(s.ID).remove()
   for (const c of await docker.listContainers({ all: true, filters }))
     await docker.getContainer(c.Id).remove({ force: true })
   for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()

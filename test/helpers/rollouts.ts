@@ -5,6 +5,7 @@ import type { FencedRuntime } from '../../src/runtime/fence.js'
 import { createMetrics, type Metrics } from '../../src/metrics/registry.js'
 import { reconcileContext } from '../doubles/reconcile-context.js'
 import { createBuildWorld, TEST_SECRET_KEYS, type BuildWorld } from './builds.js'
+import { waitFor } from './wait.js'
 
 export const FAST_ROLLOUT = {
   strategy: 'StartFirst',
@@ -27,6 +28,8 @@ export interface RevisionOptions {
   command?: string[] | null
   env?: Record<string, string>
   secretEnv?: Record<string, string>
+  /** The revision's health check (default FAST_HEALTH), such as an `exec` one Docker runs itself. */
+  healthCheck?: Record<string, unknown>
   /** A controller of its own (a `gilgal server`) builds and rolls it out: only insert the row. */
   external?: boolean
 }
@@ -47,6 +50,8 @@ export interface RolloutWorld extends BuildWorld {
   drive(options?: { routing?: Routing }): { errors: Error[]; stop(): Promise<void> }
   environmentStatus(): Promise<Record<string, unknown>>
   pollApp(): { stop(): Promise<{ requests: number; failures: number; answers: Set<string> }> }
+  /** Requests the environment's deletion and drives the reconciler until its row is gone. */
+  deleteEnvironment(options?: { routing?: Routing }): Promise<void>
   /** Removes the environment's containers and the project's network, then closes the build world. */
   close(): Promise<void>
 }
@@ -54,8 +59,10 @@ export interface RolloutWorld extends BuildWorld {
 export async function createRolloutWorld(
   prefix: string,
   spec: Record<string, unknown> = {},
+  /** The engine's runtime unless given (the Swarm tests give a Swarm one). */
+  runtimeOverride?: FencedRuntime,
 ): Promise<RolloutWorld> {
-  const world = await createBuildWorld(prefix)
+  const world = await createBuildWorld(prefix, runtimeOverride)
   const { runtime } = world.reconcilerDeps()
   const { rows } = await world.db.pool.query(
     `update environments set spec = $2 where project_id = $1 returning id`,
@@ -75,7 +82,7 @@ export async function createRolloutWorld(
     async deploy(image: string, options: RevisionOptions = {}) {
       const snapshot = {
         port: 8080,
-        healthCheck: FAST_HEALTH,
+        healthCheck: options.healthCheck ?? FAST_HEALTH,
         command: options.command ?? null,
         resources: {},
         secretEnv: options.secretEnv ?? {},
@@ -117,6 +124,26 @@ export async function createRolloutWorld(
       }
     },
     pollApp: () => pollApp(environmentStatus),
+    async deleteEnvironment(options: { routing?: Routing } = {}) {
+      const driver = this.drive(options)
+      try {
+        await world.db.pool.query('update environments set deletion_requested_at = now() where id = $1', [
+          environmentId,
+        ])
+        await waitFor(
+          'the environment row to go',
+          async () => {
+            const { rowCount } = await world.db.pool.query('select 1 from environments where id = $1', [
+              environmentId,
+            ])
+            return rowCount === 0 ? true : undefined
+          },
+          { timeoutMs: 30_000 },
+        )
+      } finally {
+        await driver.stop()
+      }
+    },
     async close() {
       for (const container of await runtime.listManaged({ environmentId }))
         await runtime.removeContainer(container.id, world.projectId)

@@ -112,6 +112,27 @@ describe('apply', () => {
     })
   })
 
+  test('placement is part of the revision; a bad constraint is refused by path and changes nothing', async () => {
+    await apply(manifests('placed'))
+    const placed = `${manifests('placed')}  placement: { constraints: ['node.labels.zone==eu-1'] }\n`
+    const configured = (await apply(placed)).json().items[1]
+    assert.equal(configured.revision, 2, 'a new placement rolls out as a new revision')
+    assert.equal((await apply(placed)).json().items[1].action, 'unchanged')
+    const { rows } = await db.pool.query(
+      `select d.spec->'placement' as placement from deployments d join environments e on e.id = d.environment_id
+        join projects p on p.id = e.project_id where p.name = 'placed' order by d.revision`,
+    )
+    assert.deepEqual(
+      rows.map((r) => r.placement),
+      [null, { constraints: ['node.labels.zone==eu-1'] }],
+    )
+    const before = await count('deployments')
+    const bad = await apply(placed.replace('node.labels.zone==eu-1', 'node.role==boss'))
+    assert.equal(bad.statusCode, 422, bad.body)
+    assert.match(bad.body, /placement\/constraints\/0/)
+    assert.equal(await count('deployments'), before)
+  })
+
   test('JSON bodies work like YAML', async () => {
     const body = [{ apiVersion: 'gilgal.dev/v1', kind: 'Project', metadata: { name: 'json-shop' } }]
     const response = await apply(body)

@@ -4,6 +4,7 @@ import { specDefaults } from '../../manifests/schemas.js'
 import type { DeploymentStatus, RevisionSpec, SealedValues } from '../../model/specs.js'
 import { MIN_CPUS, MIN_MEMORY_BYTES, type Limits } from '../../model/limits.js'
 import { parseMemory } from '../../model/units.js'
+import { repositoryOf } from '../../runtime/images/references.js'
 import { LABELS } from '../../runtime/labels.js'
 import type { ContainerSpec } from '../../runtime/runtime.js'
 
@@ -18,9 +19,12 @@ export interface ContainerContext {
   revision: {
     id: string
     revision: number
-    spec: Pick<RevisionSpec, 'env' | 'secretEnv' | 'command' | 'user' | 'port' | 'resources' | 'healthCheck'>
+    spec: Pick<
+      RevisionSpec,
+      'env' | 'secretEnv' | 'command' | 'user' | 'port' | 'resources' | 'healthCheck' | 'placement'
+    >
     /** A revision is given replicas only once it has its image. */
-    status: { imageId: string; exposedPort?: number }
+    status: { imageId: string; exposedPort?: number; distributableImage?: string }
   }
   index: number
   secretKeys: readonly SecretKey[]
@@ -68,6 +72,10 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
     network: projectNetwork(project.name, prefix),
     memoryBytes: clamp(parseMemory(resources.memory), MIN_MEMORY_BYTES, context.bounds.memoryBytes),
     cpus: clamp(resources.cpus, MIN_CPUS, context.bounds.cpus),
+    ...(revision.status.distributableImage ? { distributableImage: revision.status.distributableImage } : {}),
+    ...(spec.placement?.constraints?.length
+      ? { placement: { constraints: spec.placement.constraints } }
+      : {}),
     ...(check?.exec
       ? {
           healthCheck: {
@@ -88,6 +96,18 @@ export function containerSpecFor(context: ContainerContext): ContainerSpec {
  */
 function clamp(value: number, min: number, max: number): number {
   return Math.min(Math.max(Number.isFinite(value) ? value : min, min), max)
+}
+
+/**
+ * The image as every node of a cluster can pull it, by digest: the push to GILGAL_REGISTRY of a build,
+ * or the registry a prebuilt image was pulled from. Undefined for an image only this engine has.
+ */
+export function distributableImageOf(
+  status: Pick<DeploymentStatus, 'registryImage' | 'registryDigest' | 'imageDigest'>,
+): string | undefined {
+  if (status.registryImage && status.registryDigest)
+    return `${repositoryOf(status.registryImage)}@${status.registryDigest}`
+  return status.imageDigest
 }
 
 /** The environment's port, else the one the image EXPOSEs (recorded by the build), else 8080. */

@@ -53,6 +53,8 @@ export interface ObservedContainer {
   url: string | undefined
   /** `ip:port` on the project network, where Caddy reaches it. */
   upstream: string | undefined
+  /** The Swarm node it runs on. */
+  node?: string
 }
 
 export type Action =

@@ -12,7 +12,7 @@ import { readRolloutState, writeEnvironmentStatus, type RolloutState } from '../
 import type { Pool } from '../../store/pool.js'
 import { removeDeleted } from '../../store/spec-tables.js'
 import { withTransaction } from '../../store/tx.js'
-import { containerSpecFor, projectNetwork, REPLICA_LABEL } from './containers.js'
+import { containerSpecFor, distributableImageOf, projectNetwork, REPLICA_LABEL } from './containers.js'
 import {
   FIRST_PROBE_MS,
   type Action,
@@ -151,6 +151,7 @@ async function observe(
       upstream: details.networkAddress
         ? `${details.networkAddress.host}:${details.networkAddress.port}`
         : undefined,
+      ...(details.node ? { node: details.node } : {}),
     })
   }
   probes.retain(new Set(observed.map((c) => c.id)))
@@ -260,7 +261,14 @@ async function createReplica(
   const spec = containerSpecFor({
     project: state.project,
     environment: state.environment,
-    revision: { ...revision, status: { imageId, exposedPort: revision.status.exposedPort } },
+    revision: {
+      ...revision,
+      status: {
+        imageId,
+        exposedPort: revision.status.exposedPort,
+        distributableImage: distributableImageOf(revision.status),
+      },
+    },
     index,
     secretKeys: deps.secretKeys,
     bounds: deps.bounds,

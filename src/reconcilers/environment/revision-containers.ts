@@ -30,6 +30,7 @@ function statusOf(container: ObservedContainer): ContainerStatus {
     health: container.verdict,
     restarts: container.restartCount,
     ...(container.upstream ? { address: container.upstream } : {}),
+    ...(container.node ? { node: container.node } : {}),
     ...(container.lastProbeError ? { lastProbeError: container.lastProbeError } : {}),
   }
 }
