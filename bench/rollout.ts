@@ -78,7 +78,7 @@ async function environmentUrl(server: RunningServer, name: string): Promise<stri
   return rows[0]?.url ?? undefined
 }
 
-async function applyToFirst200(api: Api, server: RunningServer, name: string): Promise<number> {
+export async function applyToFirst200(api: Api, server: RunningServer, name: string): Promise<number> {
   const started = performance.now()
   await api('POST', '/api/apply', appManifest('bench', name, 1), 'application/yaml')
   for (;;) {
@@ -102,7 +102,7 @@ async function dockerRun(hostPort: number): Promise<string> {
   return (await run('docker', args)).stdout.trim()
 }
 
-async function dockerRunToFirst200(): Promise<number> {
+export async function dockerRunToFirst200(): Promise<number> {
   const hostPort = await freePort()
   const started = performance.now()
   await dockerRun(hostPort)

@@ -10,12 +10,14 @@ import { withDatabase, withPostgres } from './database.js'
 import { runIdleBench } from './idle.js'
 import { runRolloutBench } from './rollout.js'
 import { runRoutingBench } from './routing.js'
+import { runSwarmBench } from './swarm.js'
 import { runTimelineBench } from './timeline.js'
 import { runWakeupBench } from './wakeup.js'
 import { runWatchBench } from './watch.js'
 import { printHeader, printRows, writeJson, type BenchRow } from './table.js'
 
-const PARTS: Record<string, (databaseUrl: string) => Promise<BenchRow[]>> = {
+/** Each part gets a database of its own, and the server's admin URL should it need another. */
+const PARTS: Record<string, (databaseUrl: string, adminUrl: string) => Promise<BenchRow[]>> = {
   api: runApiBench,
   wakeup: runWakeupBench,
   build: runBuildBench,
@@ -25,6 +27,7 @@ const PARTS: Record<string, (databaseUrl: string) => Promise<BenchRow[]>> = {
   routing: runRoutingBench,
   watch: runWatchBench,
   idle: runIdleBench,
+  swarm: runSwarmBench,
 }
 
 /** `npm run bench [-- PART…] [--json FILE]`: every part, or those named. */
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
     const rows: BenchRow[] = []
     printHeader()
     for (const part of parts) {
-      const measured = await withDatabase(adminUrl, `bench_${part}`, (url) => PARTS[part]!(url))
+      const measured = await withDatabase(adminUrl, `bench_${part}`, (url) => PARTS[part]!(url, adminUrl))
       printRows(measured) // as each part ends: a whole run takes minutes
       rows.push(...measured)
     }
