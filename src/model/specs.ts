@@ -109,6 +109,8 @@ export interface ContainerStatus {
   address?: string
   /** The Swarm node it runs on (GILGAL_RUNTIME=swarm). */
   node?: string
+  /** Why it does not run yet (a Swarm task no node can take: `pending: no suitable node …`). */
+  waiting?: string
   lastProbeError?: string
 }
 

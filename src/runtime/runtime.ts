@@ -69,6 +69,8 @@ export interface ContainerDetails {
   networkAddress: { host: string; port: number } | undefined
   /** The cluster node it runs on (Swarm); absent on one engine. */
   node?: string
+  /** Why it does not run yet, in the runtime's words (Swarm: `pending: no suitable node …`). */
+  waiting?: string
 }
 
 /** An image or network Gilgal made, as listed by its labels. */

@@ -30,6 +30,8 @@ export interface RevisionOptions {
   secretEnv?: Record<string, string>
   /** The revision's health check (default FAST_HEALTH), such as an `exec` one Docker runs itself. */
   healthCheck?: Record<string, unknown>
+  /** Where its replicas may run (Swarm placement constraints). */
+  placement?: { constraints: string[] }
   /** A controller of its own (a `gilgal server`) builds and rolls it out: only insert the row. */
   external?: boolean
 }
@@ -86,6 +88,7 @@ export async function createRolloutWorld(
         command: options.command ?? null,
         resources: {},
         secretEnv: options.secretEnv ?? {},
+        ...(options.placement ? { placement: options.placement } : {}),
       }
       const id = await world.revision({ image, env: options.env, spec: snapshot })
       if (!options.external) await world.reconcile(id)

@@ -167,6 +167,40 @@ test('a start-first rollout, then a revision whose health check fails is rolled 
   }
 })
 
+test('a revision whose placement no node meets fails by its deadline, saying why; the old one serves on', async () => {
+  const driver = world.drive({ routing })
+  try {
+    const nowhere = await world.deploy(images.v1, {
+      placement: { constraints: ['node.labels.gilgal-test==nowhere'] },
+    })
+    await setSpec('{rollout,progressDeadlineSeconds}', '4')
+    const failed = await waitFor(
+      'the revision to fail',
+      async () => {
+        const status = await world.statusOf(nowhere)
+        return status.phase === 'Failed' ? status : undefined
+      },
+      { timeoutMs: 30_000 },
+    )
+    assert.equal(failed.reason, 'ProgressDeadlineExceeded')
+    assert.match(String(failed.message), /not running: pending: no suitable node/)
+    await waitFor(
+      'its services to go',
+      async () => ((await services(nowhere)).length === 0 ? true : undefined),
+      {
+        timeoutMs: 30_000,
+      },
+    )
+    // Degraded (RolledBack) until the next deploy, as on one engine; the old revision answers.
+    const status = await world.environmentStatus()
+    assert.deepEqual([status.phase, status.reason], ['Degraded', 'RolledBack'])
+    assert.deepEqual(await get(caddy.httpPort, host), { status: 200, body: 'v2\n' })
+  } finally {
+    await driver.stop()
+    await setSpec('{rollout,progressDeadlineSeconds}', '20')
+  }
+})
+
 test('a manual rollback through the API brings the older revision back, through Caddy', async () => {
   const driver = world.drive({ routing })
   try {

@@ -55,6 +55,8 @@ export interface ObservedContainer {
   upstream: string | undefined
   /** The Swarm node it runs on. */
   node?: string
+  /** Why it does not run yet, as the runtime says (a Swarm task no node can take). */
+  waiting?: string
 }
 
 export type Action =

@@ -129,6 +129,21 @@ describe('environment planner', () => {
     assert.deepEqual(plan.status.upstreams, ['10.0.1.2:8080'], 'the old ones, never the failed one')
   })
 
+  test("a replica no node takes fails by the deadline with the runtime's reason; the old one serves on", () => {
+    const waiting = 'pending: no suitable node (scheduling constraints not satisfied on 1 node)'
+    const unplaced = container('r2', 0, { running: false, restarting: true, verdict: 'starting', waiting })
+    const plan = planEnvironment(
+      env(),
+      [revision(1, 'Active'), revision(2, 'Deploying', { deployStartedAt: iso(T0) })],
+      [container('r1'), unplaced],
+      T0 + 61_000,
+    )
+    const fail = plan.actions[0] as Extract<Action, { type: 'revision' }>
+    assert.equal(fail.patch.reason, 'ProgressDeadlineExceeded')
+    assert.match(String(fail.patch.message), /not running: pending: no suitable node/)
+    assert.deepEqual(plan.status.upstreams, ['10.0.1.2:8080'])
+  })
+
   test('a container that keeps restarting fails the revision as CrashLoop before the deadline', () => {
     const plan = planEnvironment(
       env(),

@@ -152,6 +152,7 @@ async function observe(
         ? `${details.networkAddress.host}:${details.networkAddress.port}`
         : undefined,
       ...(details.node ? { node: details.node } : {}),
+      ...(details.waiting ? { waiting: details.waiting } : {}),
     })
   }
   probes.retain(new Set(observed.map((c) => c.id)))

@@ -31,6 +31,7 @@ function statusOf(container: ObservedContainer): ContainerStatus {
     restarts: container.restartCount,
     ...(container.upstream ? { address: container.upstream } : {}),
     ...(container.node ? { node: container.node } : {}),
+    ...(container.waiting ? { waiting: container.waiting } : {}),
     ...(container.lastProbeError ? { lastProbeError: container.lastProbeError } : {}),
   }
 }

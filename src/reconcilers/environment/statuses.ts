@@ -18,7 +18,11 @@ export function failRevision(
   rolledBack: boolean,
   now: number,
 ): Action {
-  const detail = container?.lastProbeError ? `; last probe: ${container.lastProbeError}` : ''
+  const detail = container?.lastProbeError
+    ? `; last probe: ${container.lastProbeError}`
+    : container?.waiting
+      ? `; not running: ${container.waiting}`
+      : ''
   const message = `${MESSAGES[reason] ?? reason}${detail}`
   return {
     type: 'revision',

@@ -57,6 +57,17 @@ test('a task being placed or replaced is restarting (Swarm, not the planner, sta
   }
 })
 
+test("a task no node takes says why, in Swarm's words", () => {
+  const pending = task('pending', 'running', {
+    Status: { State: 'pending', Err: 'no suitable node (scheduling constraints not satisfied on 1 node)' },
+  })
+  assert.equal(
+    describeService(service(), [pending], here).waiting,
+    'pending: no suitable node (scheduling constraints not satisfied on 1 node)',
+  )
+  assert.equal(describeService(service(), [task('running')], here).waiting, undefined)
+})
+
 test('a service scaled to 0 is a stopped container; its shut-down task is no restart', () => {
   const details = describeService(service(0), [task('shutdown', 'shutdown')], here)
   assert.equal(details.status, 'exited')

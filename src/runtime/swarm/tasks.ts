@@ -83,7 +83,13 @@ export function describeService(
     address: running && place.address && port ? { ...place.address, port } : undefined,
     networkAddress: running && place.address && port ? { ...place.address, port } : undefined,
     ...(place.node ? { node: place.node } : {}),
+    ...(wanted && !running && task ? { waiting: waitingReason(task) } : {}),
   }
+}
+
+/** `pending: no suitable node (scheduling constraints not satisfied on 1 node)`, `preparing`, … */
+function waitingReason(task: SwarmTask): string {
+  return task.Status.Err ? `${task.Status.State}: ${task.Status.Err}` : task.Status.State
 }
 
 function hasHealthCheck(service: SwarmService): boolean {
