@@ -1,5 +1,5 @@
 import type Docker from 'dockerode'
-import { docker, DockerConflictError, engineStatus } from './errors.js'
+import { docker, DockerConflictError, engineStatus, isGone } from './errors.js'
 import { LABELS, managedFilters, ownership, type Ownership } from './labels.js'
 import { containerOptions, describeContainer } from './container-options.js'
 import { watchContainerEvents } from './events.js'
@@ -144,7 +144,7 @@ export function createDockerRuntime(
           if (!isProjects(info.Labels ?? {}, projectId, owner)) return // not this project's: leave it
           await network.remove()
         } catch (error) {
-          if (engineStatus(error) !== 404) throw error
+          if (!isGone(error)) throw error
         }
       }),
   }

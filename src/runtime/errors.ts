@@ -48,6 +48,15 @@ export function translateDockerError(error: unknown, what: string): Error {
 export const engineStatus = (error: unknown): number | undefined =>
   (error as { statusCode?: number }).statusCode
 
+/**
+ * Whether the object a call named is gone: a 404, or the 500 a Swarm node answers for a network its
+ * manager has removed while the network still lingers here (until the tasks on it are gone).
+ */
+export function isGone(error: unknown): boolean {
+  const status = engineStatus(error)
+  return status === 404 || (status === 500 && /network \S+ not found/.test((error as Error).message ?? ''))
+}
+
 /** Runs a Docker call and translates its failure. */
 export async function docker<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {

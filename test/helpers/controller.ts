@@ -7,8 +7,7 @@ import { ControllerManager } from '../../src/controller/manager.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { createReconcilers } from '../../src/reconcilers/index.js'
 import { createDockerClient } from '../../src/runtime/docker.js'
-import { createDockerRuntime } from '../../src/runtime/docker-runtime.js'
-import { ownership } from '../../src/runtime/labels.js'
+import { createRuntime } from '../../src/runtime/create.js'
 import type { Runtime } from '../../src/runtime/runtime.js'
 import { testSecrets } from './app.js'
 import { LOCAL_BASE } from './base-images.js'
@@ -43,7 +42,8 @@ export async function startTestController(
     GILGAL_BASE_IMAGE_STATIC: LOCAL_BASE.static,
     ...env,
   })
-  const runtime = createDockerRuntime(createDockerClient(process.env.DOCKER_HOST), ownership(instance))
+  // The runtime GILGAL_RUNTIME names, as `gilgal server` makes it (a Swarm is checked first).
+  const runtime = await createRuntime(config, createDockerClient(process.env.DOCKER_HOST))
   const builds = new PQueue({ concurrency: 1 })
   const metrics = createMetrics()
   const manager = new ControllerManager({

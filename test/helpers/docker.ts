@@ -2,6 +2,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import Docker from 'dockerode'
+import { isGone } from '../../src/runtime/errors.js'
 import { testEnv } from './db.js'
 
 /** The engine named by DOCKER_HOST, or the local socket. */
@@ -114,6 +115,12 @@ export async function removeInstanceObjects(instance: string): Promise<void> {
       await docker.getService(s.ID).remove()
   for (const c of await docker.listContainers({ all: true, filters }))
     await docker.getContainer(c.Id).remove({ force: true })
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove()
+  for (const n of await docker.listNetworks({ filters }))
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch((error: unknown) => {
+        if (!isGone(error)) throw error
+      })
   for (const i of await docker.listImages({ filters })) await docker.getImage(i.Id).remove({ force: true })
 }
