@@ -99,6 +99,27 @@ test('stop scales the service to 0 (no restart counted); start brings it back', 
   assert.equal((await runningAt(listed!.id)).restartCount, 0)
 })
 
+test("an exec health check runs on the task's node, and the manager's task list says when it passes", async () => {
+  const healthCheck = {
+    command: ['/bin/busybox', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/'],
+    intervalMs: 500,
+    timeoutMs: 1000,
+    retries: 3,
+    startPeriodMs: 0,
+  }
+  const id = await runtime.createContainer({ ...replica('checked'), healthCheck })
+  const healthy = await waitFor(
+    'Docker to call it healthy',
+    async () => {
+      const details = await runtime.inspectContainer(id)
+      return details?.dockerHealth === 'healthy' ? details : undefined
+    },
+    { timeoutMs: 30_000 },
+  )
+  assert.equal(healthy.running, true)
+  await runtime.removeContainer(id, 'p1')
+})
+
 test("a service of another project is refused, and a name somebody else's service holds is a conflict", async () => {
   const other = await runtime.createContainer(replica('b', 'p2'))
   await assert.rejects(runtime.removeContainer(other, 'p1'), DockerConflictError)

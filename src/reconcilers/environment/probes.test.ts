@@ -101,3 +101,16 @@ test('tcp probes pass on a connection and fail on a refusal; none always passes'
   const none = { ...check, http: undefined, none: true as const, healthyThreshold: 1 }
   assert.equal((await probes.probe({ ...closed, id: 'c3' }, none, t)).verdict, 'healthy')
 })
+
+test("an exec check Docker has not judged yet counts no failure; Docker's verdict then decides", async () => {
+  const exec: HealthCheck = { ...check, http: undefined, exec: { command: ['true'] }, failureThreshold: 1 }
+  const tracker = new ProbeTracker()
+  const starting = { ...container(), dockerHealth: 'starting' as const }
+  const started = Date.parse(starting.startedAt!)
+  for (const after of [0, 5_000, 60_000]) {
+    const result = await tracker.probe(starting, exec, started + after)
+    assert.deepEqual(result, { verdict: 'starting', lastError: 'exec: no result yet' })
+  }
+  const unhealthy = { ...container(), dockerHealth: 'unhealthy' as const }
+  assert.equal((await tracker.probe(unhealthy, exec, started + 61_000)).verdict, 'unhealthy')
+})

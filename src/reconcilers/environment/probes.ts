@@ -38,6 +38,10 @@ export class ProbeTracker {
     const record = known && known.startedAt === container.startedAt ? known : freshRecord(container.startedAt)
     this.records.set(container.id, record)
     if (!container.running) return { verdict: record.verdict === 'healthy' ? 'unhealthy' : record.verdict }
+    // Docker has not judged an exec check yet: its own start period and retries decide when it fails
+    // (a Swarm task is `starting` from the moment it runs), so no failure counts here meanwhile.
+    if (check.exec && container.dockerHealth === 'starting')
+      return { verdict: record.verdict, lastError: 'exec: no result yet' }
     const interval = check.intervalSeconds * 1000
     const starting = record.verdict === 'starting' && record.successes === 0
     const period = starting ? Math.min(STARTUP_PROBE_MS, interval) : interval

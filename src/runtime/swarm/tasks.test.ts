@@ -8,7 +8,7 @@ const service = (replicas = 1, healthCheck = false): SwarmService => ({
     Name: 'gilgal-shop--production-r1-0',
     Labels: { 'dev.gilgal.port': '8080' },
     Mode: { Replicated: { Replicas: replicas } },
-    TaskTemplate: { ContainerSpec: healthCheck ? { HealthCheck: { Test: ['CMD', 'true'] } } : {} },
+    TaskTemplate: { ContainerSpec: healthCheck ? { Healthcheck: { Test: ['CMD', 'true'] } } : {} },
   },
 })
 

@@ -25,7 +25,8 @@ export interface SwarmService {
     Name: string
     Labels?: Record<string, string>
     Mode?: { Replicated?: { Replicas?: number } }
-    TaskTemplate?: { ContainerSpec?: { HealthCheck?: { Test?: string[] } } }
+    /** Docker takes `HealthCheck` on create (keys are matched without case) and answers `Healthcheck`. */
+    TaskTemplate?: { ContainerSpec?: { Healthcheck?: { Test?: string[] } } }
   }
 }
 
@@ -93,7 +94,7 @@ function waitingReason(task: SwarmTask): string {
 }
 
 function hasHealthCheck(service: SwarmService): boolean {
-  const test = service.Spec.TaskTemplate?.ContainerSpec?.HealthCheck?.Test
+  const test = service.Spec.TaskTemplate?.ContainerSpec?.Healthcheck?.Test
   return test !== undefined && test.length > 0 && test[0] !== 'NONE'
 }
 
