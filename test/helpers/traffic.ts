@@ -22,7 +22,14 @@ export interface TrafficReport {
  * A client that sends GETs through Caddy to `hostname` (Host header) at about `ratePerSecond`, over
  * keep-alive connections, until stopped: what a browser or an uptime checker sees during a rollout.
  */
-export function sendTraffic(port: number, hostname: string, ratePerSecond = 250, workers = 5) {
+export function sendTraffic(
+  port: number,
+  hostname: string,
+  ratePerSecond = 250,
+  workers = 5,
+  /** The address the proxy listens on. */
+  address = '127.0.0.1',
+) {
   const agent = new Agent({ keepAlive: true, maxSockets: workers })
   const report: TrafficReport = {
     requests: 0,
@@ -44,7 +51,7 @@ export function sendTraffic(port: number, hostname: string, ratePerSecond = 250,
       const sent = performance.now()
       try {
         const onStaleRetry = () => report.staleConnectionRetries++
-        const { status, body } = await get(port, hostname, { agent, onStaleRetry })
+        const { status, body } = await get(port, hostname, { agent, onStaleRetry, address })
         report.answers.set(body, (report.answers.get(body) ?? 0) + 1)
         if (status < 200 || status > 299) fail(`${status} ${body.slice(0, 80)}`)
       } catch (error) {
@@ -77,27 +84,35 @@ export interface GetOptions {
   /** Keeps connections alive between requests; without it, each request has a connection of its own. */
   agent?: Agent
   onStaleRetry?: () => void
+  /** The address the proxy listens on (default 127.0.0.1). */
+  address?: string
 }
 
 /** One GET through the proxy, by hostname. */
 export async function get(port: number, hostname: string, options: GetOptions = {}): Promise<Answer> {
   const path = options.path ?? '/'
   try {
-    return await getOnce(port, hostname, path, options.agent)
+    return await getOnce(port, hostname, path, options.agent, options.address)
   } catch (error) {
     if (!(error instanceof StaleConnectionError)) throw error
     options.onStaleRetry?.()
     // On a new connection: the pool's other idle ones were most likely closed by the same reload.
-    return getOnce(port, hostname, path, undefined)
+    return getOnce(port, hostname, path, undefined, options.address)
   }
 }
 
 class StaleConnectionError extends Error {}
 
-function getOnce(port: number, hostname: string, path: string, agent: Agent | undefined): Promise<Answer> {
+function getOnce(
+  port: number,
+  hostname: string,
+  path: string,
+  agent: Agent | undefined,
+  address = '127.0.0.1',
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let answered = false
-    const options = { host: '127.0.0.1', port, path, headers: { host: hostname }, agent: agent ?? false }
+    const options = { host: address, port, path, headers: { host: hostname }, agent: agent ?? false }
     const req = request(options, (res) => {
       answered = true
       let body = ''
