@@ -39,6 +39,7 @@ import {
   loadImage,
   removeRun,
   RUN_LABEL,
+  describeTasks,
   setAvailability,
   startNode,
   type SwarmNode,
@@ -220,7 +221,7 @@ async function servingFrom(): Promise<string[]> {
   const id = await activeDeployment()
   if (status.phase !== 'Available' || ready !== 2 || !id)
     throw new Error(
-      `the environment is ${status.phase} with ${ready} ready (active revision: ${id}; its message: ${status.message}); tasks: ${await tasksNow()}`,
+      `the environment is ${status.phase} with ${ready} ready (active revision: ${id}; its message: ${status.message}); tasks: ${await describeTasks(node1!, worldInstance(PREFIX))}`,
     )
   const answer = await get(CADDY_HTTP_PORT, host, { address: node1!.ip })
   if (answer.status !== 200 || answer.body !== BODY)
@@ -254,29 +255,6 @@ async function sayingErrors<T>(driver: { errors: Error[] }, waiting: Promise<T>)
       cause: error,
     })
   }
-}
-
-/** What Swarm says of the world's tasks: for the failure messages. */
-async function tasksNow(): Promise<string> {
-  const engine = node1!.engine
-  const filters = { label: [`dev.gilgal.instance=${worldInstance(PREFIX)}`] }
-  const services = (await engine.listServices({ filters })) as Array<{ ID: string; Spec: { Name: string } }>
-  if (services.length === 0) return 'no service'
-  const nodes = (await engine.listNodes()) as Array<{ ID: string; Description?: { Hostname?: string } }>
-  const nodeName = (id?: string) => nodes.find((n) => n.ID === id)?.Description?.Hostname ?? id
-  const tasks = (await engine.listTasks({ filters: { service: services.map((s) => s.ID) } })) as Array<{
-    ServiceID: string
-    NodeID?: string
-    DesiredState: string
-    Status: { State: string; Err?: string }
-  }>
-  return tasks
-    .map((t) => {
-      const service = services.find((s) => s.ID === t.ServiceID)?.Spec.Name
-      const err = t.Status.Err ? ` (${t.Status.Err})` : ''
-      return `${service} on ${nodeName(t.NodeID)}: ${t.Status.State}${err}, desired ${t.DesiredState}`
-    })
-    .join('; ')
 }
 
 test('a first deploy from the registry, by digest on whatever node Swarm picks, is served by Caddy on node 1', async () => {

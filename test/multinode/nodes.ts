@@ -243,6 +243,29 @@ export async function setAvailability(
     .update({ ...node.Spec, Availability: availability, version: node.Version.Index })
 }
 
+/** What Swarm says of the world's tasks: for the failure messages. */
+export async function describeTasks(manager: SwarmNode, instance: string): Promise<string> {
+  const engine = manager.engine
+  const filters = { label: [`dev.gilgal.instance=${instance}`] }
+  const services = (await engine.listServices({ filters })) as Array<{ ID: string; Spec: { Name: string } }>
+  if (services.length === 0) return 'no service'
+  const nodes = (await engine.listNodes()) as Array<{ ID: string; Description?: { Hostname?: string } }>
+  const nodeName = (id?: string) => nodes.find((n) => n.ID === id)?.Description?.Hostname ?? id
+  const tasks = (await engine.listTasks({ filters: { service: services.map((s) => s.ID) } })) as Array<{
+    ServiceID: string
+    NodeID?: string
+    DesiredState: string
+    Status: { State: string; Err?: string }
+  }>
+  return tasks
+    .map((t) => {
+      const service = services.find((s) => s.ID === t.ServiceID)?.Spec.Name
+      const err = t.Status.Err ? ` (${t.Status.Err})` : ''
+      return `${service} on ${nodeName(t.NodeID)}: ${t.Status.State}${err}, desired ${t.DesiredState}`
+    })
+    .join('; ')
+}
+
 /** The Swarm node names the manager lists Down. */
 export async function downNodes(manager: SwarmNode): Promise<string[]> {
   const nodes = (await manager.engine.listNodes()) as Array<{
