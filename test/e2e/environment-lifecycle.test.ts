@@ -248,7 +248,24 @@ test('garbage collection removes a labelled orphan and never touches an unlabell
 })
 
 test('deleting the environment and then the project leaves nothing labelled behind', async () => {
-  await world.deleteEnvironment()
+  const driver = world.drive()
+  try {
+    await world.db.pool.query('update environments set deletion_requested_at = now() where id = $1', [
+      world.environmentId,
+    ])
+    await waitFor(
+      'the environment row to go',
+      async () => {
+        const { rowCount } = await world.db.pool.query('select 1 from environments where id = $1', [
+          world.environmentId,
+        ])
+        return rowCount === 0 ? true : undefined
+      },
+      { timeoutMs: 20_000 },
+    )
+  } finally {
+    await driver.stop()
+  }
   const label = `${LABELS.environment}=${world.environmentId}`
   assert.deepEqual(await docker.listContainers({ all: true, filters: { label: [label] } }), [])
 
