@@ -12,6 +12,8 @@ export interface DockerEventOptions {
   onEnvironment(environmentId: string): void
   /** The stream was re-opened after a gap: events may have been missed, so resync. */
   onReconnected(): void
+  /** A Swarm node changed (down, back, drained): replicas may have moved anywhere, so resync. */
+  onClusterChange?(): void
 }
 
 const MAX_BACKOFF_MS = 5_000
@@ -68,6 +70,7 @@ export class DockerEventWatcher {
   private receive(event: ContainerEvent): void {
     this.sinceSeconds = Math.max(this.sinceSeconds, Math.floor(event.timeNano / 1e9))
     this.options.metrics?.dockerEvents.inc({ action: event.action })
+    if (event.action === 'node') return this.options.onClusterChange?.()
     if (event.environmentId) this.options.onEnvironment(event.environmentId)
   }
 

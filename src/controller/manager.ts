@@ -84,6 +84,7 @@ export class ControllerManager {
           metrics,
           onEnvironment: (id) => this.enqueue({ kind: 'Environment', id }),
           onReconnected: () => void this.resync('docker events reconnected'),
+          onClusterChange: () => void this.resync('a swarm node changed'),
         })
       : undefined
     this.listener =

@@ -4,7 +4,8 @@ import { LABELS, MANAGED_FILTER } from './labels.js'
 
 /** The container events that can change what an environment needs (docs/ARCHITECTURE.md, The controller). */
 export const WATCHED_ACTIONS = ['die', 'oom', 'health_status', 'destroy', 'stop'] as const
-export type WatchedAction = (typeof WATCHED_ACTIONS)[number]
+/** `node`: a Swarm node changed (down, back, drained): any replica may have moved. */
+export type WatchedAction = (typeof WATCHED_ACTIONS)[number] | 'node'
 
 export interface ContainerEvent {
   action: WatchedAction
@@ -32,10 +33,31 @@ export async function watchContainerEvents(
   onEvent: (event: ContainerEvent) => void,
   onEnd: (error?: Error) => void,
 ): Promise<() => void> {
-  const stream = (await docker.getEvents({
-    since: sinceSeconds,
-    filters: { type: ['container'], label: [MANAGED_FILTER], event: [...WATCHED_ACTIONS] },
-  })) as NodeJS.ReadableStream & { destroy(): void }
+  const filters = { type: ['container'], label: [MANAGED_FILTER], event: [...WATCHED_ACTIONS] }
+  return followEvents(docker, sinceSeconds, filters, parseEvent, onEvent, onEnd)
+}
+
+/** A Swarm manager's node events, as `node` events (they name no environment). */
+export async function watchNodeEvents(
+  docker: Docker,
+  sinceSeconds: number,
+  onEvent: (event: ContainerEvent) => void,
+  onEnd: (error?: Error) => void,
+): Promise<() => void> {
+  return followEvents(docker, sinceSeconds, { type: ['node'] }, parseNodeEvent, onEvent, onEnd)
+}
+
+async function followEvents(
+  docker: Docker,
+  sinceSeconds: number,
+  filters: Record<string, string[]>,
+  parse: (line: string) => ContainerEvent | undefined,
+  onEvent: (event: ContainerEvent) => void,
+  onEnd: (error?: Error) => void,
+): Promise<() => void> {
+  const stream = (await docker.getEvents({ since: sinceSeconds, filters })) as NodeJS.ReadableStream & {
+    destroy(): void
+  }
   let ended = false
   const end = (error?: Error) => {
     if (ended) return
@@ -44,7 +66,7 @@ export async function watchContainerEvents(
   }
   const lines = createInterface({ input: stream })
   lines.on('line', (line) => {
-    const event = parseEvent(line)
+    const event = parse(line)
     if (event) onEvent(event)
   })
   lines.on('close', () => end())
@@ -65,12 +87,26 @@ function parseEvent(line: string): ContainerEvent | undefined {
   } catch {
     return undefined
   }
-  const action = (raw.Action ?? '').split(':')[0] as WatchedAction
+  const action = (raw.Action ?? '').split(':')[0] as (typeof WATCHED_ACTIONS)[number]
   if (!WATCHED_ACTIONS.includes(action)) return undefined
   return {
     action,
     containerId: raw.Actor?.ID ?? raw.id ?? '',
     environmentId: raw.Actor?.Attributes?.[LABELS.environment],
     timeNano: raw.timeNano ?? 0,
+  }
+}
+
+function parseNodeEvent(line: string): ContainerEvent | undefined {
+  try {
+    const raw = JSON.parse(line) as RawEvent
+    return {
+      action: 'node',
+      containerId: raw.Actor?.ID ?? '',
+      environmentId: undefined,
+      timeNano: raw.timeNano ?? 0,
+    }
+  } catch {
+    return undefined
   }
 }

@@ -120,6 +120,33 @@ test("an exec health check runs on the task's node, and the manager's task list 
   await runtime.removeContainer(id, 'p1')
 })
 
+test("the watch hears this cluster's node events (a node changed: anything may have moved)", async () => {
+  const heard: string[] = []
+  const close = await runtime.watchContainerEvents(
+    Math.floor(Date.now() / 1000),
+    (event) => heard.push(event.action),
+    () => undefined,
+  )
+  try {
+    const { nodeId } = await readSwarmFacts(docker)
+    const label = `gilgal-test-${runId}`
+    const update = async (labels: (current: Record<string, string>) => Record<string, string>) => {
+      const node = (await docker.getNode(nodeId).inspect()) as {
+        Version: { Index: number }
+        Spec: { Labels?: Record<string, string> }
+      }
+      await docker
+        .getNode(nodeId)
+        .update({ ...node.Spec, Labels: labels(node.Spec.Labels ?? {}), version: node.Version.Index })
+    }
+    await update((labels) => ({ ...labels, [label]: 'x' }))
+    await update(({ [label]: _gone, ...rest }) => rest)
+    await waitFor('a node event', async () => (heard.includes('node') ? true : undefined))
+  } finally {
+    close()
+  }
+})
+
 test("a service of another project is refused, and a name somebody else's service holds is a conflict", async () => {
   const other = await runtime.createContainer(replica('b', 'p2'))
   await assert.rejects(runtime.removeContainer(other, 'p1'), DockerConflictError)

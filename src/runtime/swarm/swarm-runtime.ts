@@ -2,6 +2,7 @@ import type Docker from 'dockerode'
 import { createDockerRuntime } from '../docker-runtime.js'
 import { docker, DockerConflictError, engineStatus } from '../errors.js'
 import { LABELS, managedFilters, ownership, type Ownership } from '../labels.js'
+import { watchNodeEvents } from '../events.js'
 import { containerLogLines, demultiplex } from '../logs.js'
 import type { ManagedContainer, Runtime } from '../runtime.js'
 import { createTaskPlaces, type SwarmReach } from './places.js'
@@ -113,5 +114,27 @@ export function createSwarmRuntime(
           .filter((line) => line !== '')
       }),
     followLogs: (id, options) => containerLogLines(engine, id, options, 'service'),
+    // The manager's node's container events, as on one engine, and the cluster's node events.
+    watchContainerEvents: async (sinceSeconds, onEvent, onEnd) => {
+      let ended = false
+      const closers: Array<() => void> = []
+      const end = (error?: Error) => {
+        if (ended) return
+        ended = true
+        for (const close of closers) close()
+        onEnd(error)
+      }
+      closers.push(await base.watchContainerEvents(sinceSeconds, onEvent, end))
+      try {
+        closers.push(await watchNodeEvents(engine, sinceSeconds, onEvent, end))
+      } catch (error) {
+        closers[0]!()
+        throw error
+      }
+      return () => {
+        ended = true
+        for (const close of closers) close()
+      }
+    },
   }
 }
