@@ -18,15 +18,19 @@ export interface TestRegistry {
 }
 
 /**
- * A real registry v2 (Debian's docker-registry package) on a free loopback port, with htpasswd auth
- * for `users`, storing under a temporary directory.
+ * A real registry v2 (Debian's docker-registry package) on a free loopback port (or `address`), with
+ * htpasswd auth for `users` (none without any), storing under a temporary directory.
  */
-export async function startRegistry(users: Record<string, string>): Promise<TestRegistry> {
+export async function startRegistry(
+  users: Record<string, string>,
+  { address }: { address?: string } = {},
+): Promise<TestRegistry> {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: apt-get install -y docker-registry`)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-registry-'))
   const htpasswd = Object.entries(users).map(([name, password]) => `${name}:${bcrypt.hashSync(password, 5)}`)
   await writeFile(path.join(dir, 'htpasswd'), `${htpasswd.join('\n')}\n`)
-  const host = `127.0.0.1:${await freePort()}`
+  const host = address ?? `127.0.0.1:${await freePort()}`
+  const auth = Object.keys(users).length > 0
   await writeFile(
     path.join(dir, 'config.yml'),
     JSON.stringify({
@@ -34,7 +38,7 @@ export async function startRegistry(users: Record<string, string>): Promise<Test
       log: { level: 'error' },
       storage: { filesystem: { rootdirectory: path.join(dir, 'data') } },
       http: { addr: host, secret: 'gilgal-test' },
-      auth: { htpasswd: { realm: 'gilgal-test', path: path.join(dir, 'htpasswd') } },
+      ...(auth ? { auth: { htpasswd: { realm: 'gilgal-test', path: path.join(dir, 'htpasswd') } } } : {}),
     }),
   )
   const child = spawn(BINARY, ['serve', path.join(dir, 'config.yml')], { stdio: 'ignore' })
@@ -46,7 +50,10 @@ export async function startRegistry(users: Record<string, string>): Promise<Test
         ...(accept ? { accept } : {}),
       },
     })
-  await waitFor('the registry to answer', async () => ((await get('/v2/')).status === 401 ? true : undefined))
+  const answers = auth ? 401 : 200
+  await waitFor(`the registry to answer at ${host}`, async () =>
+    (await get('/v2/')).status === answers ? true : undefined,
+  )
   return {
     host,
     get,

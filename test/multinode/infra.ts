@@ -1,14 +1,7 @@
-/** What the multi-node test runs beside the nodes: a registry on the host, a loopback forwarder to it, Caddy on node 1. */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+/** What the multi-node test runs beside the nodes: a loopback forwarder to the host's registry, the push, Caddy on node 1. */
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
 import type Docker from 'dockerode'
 import { docker } from '../helpers/docker.js'
-import { waitFor } from '../helpers/wait.js'
-
-const REGISTRY_BINARY = '/usr/bin/docker-registry'
 
 /** A TCP port free on `address` a moment ago. */
 export function freePortOn(address: string): Promise<number> {
@@ -20,50 +13,6 @@ export function freePortOn(address: string): Promise<number> {
       server.close(() => resolve(typeof bound === 'object' && bound ? bound.port : 0))
     })
   })
-}
-
-/** Debian's docker-registry, without auth, storing under a temporary directory, listening on `address`. */
-export async function startRegistry(address: string): Promise<{ address: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'gilgal-mn-registry-'))
-  await writeFile(
-    path.join(dir, 'config.yml'),
-    JSON.stringify({
-      version: 0.1,
-      log: { level: 'error' },
-      storage: { filesystem: { rootdirectory: path.join(dir, 'data') } },
-      http: { addr: address, secret: 'gilgal-mn' },
-    }),
-  )
-  let output = ''
-  const child: ChildProcess = spawn(REGISTRY_BINARY, ['serve', path.join(dir, 'config.yml')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()))
-  const failedToStart = new Promise<never>((_, reject) =>
-    child.once('error', (error) =>
-      reject(new Error(`${REGISTRY_BINARY}: ${error.message} (apt-get install docker-registry)`)),
-    ),
-  )
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill()
-    await exited
-    await rm(dir, { recursive: true, force: true })
-  }
-  try {
-    await Promise.race([
-      failedToStart,
-      waitFor(`the registry to answer at ${address}`, async () => {
-        if (child.exitCode !== null) throw new Error(`it exited ${child.exitCode}: ${output.slice(-500)}`)
-        return (await fetch(`http://${address}/v2/`)).status === 200 ? true : undefined
-      }),
-    ])
-  } catch (error) {
-    await stop()
-    throw error
-  }
-  return { address, stop }
 }
 
 /** A loopback port whose connections are piped to `targetHost:targetPort`. */

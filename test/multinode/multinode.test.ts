@@ -44,7 +44,8 @@ import {
   startNode,
   type SwarmNode,
 } from './nodes.js'
-import { forward, freePortOn, push, runCaddy, startRegistry } from './infra.js'
+import { startRegistry, type TestRegistry } from '../helpers/registry.js'
+import { forward, freePortOn, push, runCaddy } from './infra.js'
 
 const { runId } = testEnv()
 const PREFIX = 'mn'
@@ -69,7 +70,7 @@ const EXEC_HEALTH = {
 
 let node1: SwarmNode | undefined
 let node2: SwarmNode | undefined
-let registry: { address: string; stop(): Promise<void> } | undefined
+let registry: TestRegistry | undefined
 let forwarder: { port: number; close(): Promise<void> } | undefined
 let world: RolloutWorld | undefined
 let routing: Routing
@@ -91,21 +92,21 @@ before(async () => {
   const network = await step('create the node network', () => createNodeNetwork(runId))
   const registryPort = await freePortOn(network.gateway)
   registry = await step('start a registry on the node network', () =>
-    startRegistry(`${network.gateway}:${registryPort}`),
+    startRegistry({}, { address: `${network.gateway}:${registryPort}` }),
   )
   // The host engine pushes over plain HTTP to loopback only (its insecure registries): a forwarder
   // there hands its connections to the registry, which the nodes reach at the gateway address.
   forwarder = await step('forward a loopback port to the registry', () =>
     forward(network.gateway, registryPort),
   )
-  const insecureRegistries = [registry.address]
+  const insecureRegistries = [registry.host]
   node1 = await step('start node 1', () => startNode(runId, network, 1, { insecureRegistries }))
   node2 = await step('start node 2', () => startNode(runId, network, 2, { insecureRegistries }))
   await step('make node 1 a Swarm manager and join node 2 as a worker', () => initSwarm(node1!, [node2!]))
   console.log(`# nodes: ${node1.name} ${node1.ip} (manager), ${node2.name} ${node2.ip}`)
 
   const pushed = `127.0.0.1:${forwarder.port}/gilgal-mn/app:v1`
-  appImage = `${registry.address}/gilgal-mn/app:v1`
+  appImage = `${registry.host}/gilgal-mn/app:v1`
   await step('build the app image', () => buildBusyboxImage(pushed, BODY, { [RUN_LABEL]: runId }))
   pushedDigest = await step(`push ${pushed}`, () => push(pushed))
 
@@ -271,7 +272,7 @@ test('a first deploy from the registry, by digest on whatever node Swarm picks, 
     if (failed) assert.fail(failed)
     assert.equal(
       status.imageDigest,
-      `${registry!.address}/gilgal-mn/app@${pushedDigest}`,
+      `${registry!.host}/gilgal-mn/app@${pushedDigest}`,
       JSON.stringify(status),
     )
     const outcome = await sayingErrors(
@@ -306,7 +307,7 @@ test('a first deploy from the registry, by digest on whatever node Swarm picks, 
     })) as Array<{ Spec: { TaskTemplate: { ContainerSpec: { Image: string } } } }>
     assert.deepEqual(
       services.map((s) => s.Spec.TaskTemplate.ContainerSpec.Image),
-      [0, 1].map(() => `${registry!.address}/gilgal-mn/app@${pushedDigest}`),
+      [0, 1].map(() => `${registry!.host}/gilgal-mn/app@${pushedDigest}`),
     )
     assert.deepEqual(driver.errors, [])
   } finally {
