@@ -102,6 +102,22 @@ async function serving(replicas: number, body: string): Promise<void> {
   )
 }
 
+/** The revision Failed and its services gone (the planner removes them); resolves with its status. */
+async function failedAndGone(id: string): Promise<Record<string, unknown>> {
+  const status = await waitFor(
+    'the revision to fail',
+    async () => {
+      const current = await world.statusOf(id)
+      return current.phase === 'Failed' ? current : undefined
+    },
+    { timeoutMs: 30_000 },
+  )
+  await waitFor('its services to go', async () => ((await services(id)).length === 0 ? true : undefined), {
+    timeoutMs: 30_000,
+  })
+  return status
+}
+
 function assertNoneFailed(report: TrafficReport): void {
   const { requests, failures, failureSamples, perSecond } = report
   assert.equal(failures, 0, `${failures} of ${requests} failed: ${failureSamples.join('; ')}`)
@@ -142,20 +158,7 @@ test('a start-first rollout, then a revision whose health check fails is rolled 
     await active(await world.deploy(images.v2))
     const failing = await world.deploy(images.v1, { command: NEVER_HEALTHY })
     await setSpec('{rollout,progressDeadlineSeconds}', '4')
-    await waitFor(
-      'the failed revision',
-      async () => (await world.statusOf(failing)).phase === 'Failed' || undefined,
-      {
-        timeoutMs: 30_000,
-      },
-    )
-    await waitFor(
-      'its services to go',
-      async () => ((await services(failing)).length === 0 ? true : undefined),
-      {
-        timeoutMs: 30_000,
-      },
-    )
+    await failedAndGone(failing)
     const report = await traffic.stop()
     assertNoneFailed(report)
     assert.deepEqual([...report.answers.keys()].sort(), ['v1\n', 'v2\n'])
@@ -174,23 +177,9 @@ test('a revision whose placement no node meets fails by its deadline, saying why
       placement: { constraints: ['node.labels.gilgal-test==nowhere'] },
     })
     await setSpec('{rollout,progressDeadlineSeconds}', '4')
-    const failed = await waitFor(
-      'the revision to fail',
-      async () => {
-        const status = await world.statusOf(nowhere)
-        return status.phase === 'Failed' ? status : undefined
-      },
-      { timeoutMs: 30_000 },
-    )
+    const failed = await failedAndGone(nowhere)
     assert.equal(failed.reason, 'ProgressDeadlineExceeded')
     assert.match(String(failed.message), /not running: pending: no suitable node/)
-    await waitFor(
-      'its services to go',
-      async () => ((await services(nowhere)).length === 0 ? true : undefined),
-      {
-        timeoutMs: 30_000,
-      },
-    )
     // Degraded (RolledBack) until the next deploy, as on one engine; the old revision answers.
     const status = await world.environmentStatus()
     assert.deepEqual([status.phase, status.reason], ['Degraded', 'RolledBack'])

@@ -42,9 +42,9 @@ export function createTaskPlaces(engine: Docker, reach: SwarmReach) {
   }
   return {
     async of(task: SwarmTask | undefined): Promise<TaskPlace> {
-      if (!task) return { address: undefined, node: undefined }
+      if (!task) return { host: undefined, node: undefined }
       const host = reach === 'overlay' ? overlayAddress(task) : await gatewayAddress(task)
-      return { address: host ? { host, port: 0 } : undefined, node: await nodeName(task.NodeID) }
+      return { host, node: await nodeName(task.NodeID) }
     },
   }
 }

@@ -22,7 +22,7 @@ const task = (state: string, desired = 'running', extra: Partial<SwarmTask> = {}
   Status: { State: state, Timestamp: '2026-12-02T10:00:00Z', ContainerStatus: { ExitCode: 0 } },
   ...extra,
 })
-const here = { address: { host: '172.18.0.5', port: 0 }, node: 'node-1' }
+const here = { host: '172.18.0.5', node: 'node-1' }
 
 test('a running task is a running container at its address and port, with its node', () => {
   const details = describeService(service(), [task('running')], here)

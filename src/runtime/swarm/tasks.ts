@@ -7,7 +7,6 @@ export interface SwarmTask {
   ServiceID: string
   NodeID?: string
   DesiredState: string
-  CreatedAt?: string
   Version?: { Index: number }
   Status: {
     State: string
@@ -32,7 +31,8 @@ export interface SwarmService {
 
 /** Where the controller and Caddy reach a task, and the node it runs on (by the caller's lookups). */
 export interface TaskPlace {
-  address: { host: string; port: number } | undefined
+  /** The task's IP address where Gilgal and Caddy reach it (the port is the service's). */
+  host: string | undefined
   node: string | undefined
 }
 
@@ -44,9 +44,12 @@ export const replicasOf = (service: SwarmService) => service.Spec.Mode?.Replicat
 
 /** The task that stands for the replica now: the newest one Swarm wants running, else the newest. */
 export function currentTask(tasks: readonly SwarmTask[]): SwarmTask | undefined {
-  const newestFirst = [...tasks].sort((a, b) => (b.Version?.Index ?? 0) - (a.Version?.Index ?? 0))
+  const newestFirst = byNewest(tasks)
   return newestFirst.find((t) => t.DesiredState === 'running') ?? newestFirst[0]
 }
+
+const byNewest = (tasks: readonly SwarmTask[]) =>
+  [...tasks].sort((a, b) => (b.Version?.Index ?? 0) - (a.Version?.Index ?? 0))
 
 /**
  * A one-task service as the rollout sees a container: running once its task runs (a task with a
@@ -63,10 +66,9 @@ export function describeService(
   const state = task?.Status.State
   const wanted = replicasOf(service) > 0 && task?.DesiredState === 'running'
   const running = wanted && (state === 'running' || (state === 'starting' && hasHealthCheck(service)))
-  const ended = [...tasks]
-    .filter((t) => FAILED.has(t.Status.State))
-    .sort((a, b) => (b.Version?.Index ?? 0) - (a.Version?.Index ?? 0))
+  const ended = byNewest(tasks).filter((t) => FAILED.has(t.Status.State))
   const port = Number(service.Spec.Labels?.[PORT_LABEL])
+  const address = running && place.host && port ? { host: place.host, port } : undefined
   return {
     id: service.ID,
     name: service.Spec.Name,
@@ -81,8 +83,9 @@ export function describeService(
     dockerHealth:
       hasHealthCheck(service) && running ? (state === 'running' ? 'healthy' : 'starting') : undefined,
     dockerHealthOutput: ended[0]?.Status.Err,
-    address: running && place.address && port ? { ...place.address, port } : undefined,
-    networkAddress: running && place.address && port ? { ...place.address, port } : undefined,
+    // One address for both: the probes and Caddy reach a task the same way (GILGAL_SWARM_REACH).
+    address,
+    networkAddress: address,
     ...(place.node ? { node: place.node } : {}),
     ...(wanted && !running && task ? { waiting: waitingReason(task) } : {}),
   }
